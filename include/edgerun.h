@@ -67,6 +67,7 @@ typedef struct er_session_options {
     int n_threads;        /* 0: one per available core */
     er_backend backend;
     int opt_level;        /* 0: no graph optimization, 1: all (default) */
+    int profile;          /* 1: time every executed node (er_session_profile_get) */
 } er_session_options;
 
 /* A view of a tensor owned by the session. Valid until the next run or free. */
@@ -117,6 +118,12 @@ const char *er_session_error(const er_session *session);
 /* Copies the data into the session. */
 er_status er_session_set_input(er_session *session, const char *name, er_dtype dtype,
                                const int64_t *dims, int ndim, const void *data);
+/* Binds only the shape of an input (data must still be set before run), so a session with
+ * symbolic input dims can be planned and inspected. */
+er_status er_session_set_input_shape(er_session *session, const char *name, const int64_t *dims,
+                                     int ndim);
+/* Plans for the bound input shapes now (run does it when needed). */
+er_status er_session_prepare(er_session *session);
 er_status er_session_run(er_session *session);
 int er_session_num_outputs(const er_session *session);
 er_status er_session_output(const er_session *session, int index, er_tensor_view *view);
@@ -131,6 +138,16 @@ typedef struct er_session_stats {
     int dynamic;          /* 1 when some shape depends on data and is found at run time */
 } er_session_stats;
 er_status er_session_stats_get(const er_session *session, er_session_stats *stats);
+
+/* Per executed node, with opts.profile set: accumulated seconds over all runs so far. */
+typedef struct er_node_profile {
+    const char *op_type;
+    const char *node_name;
+    double seconds;
+    int64_t calls;
+} er_node_profile;
+/* index in [0, stats.n_nodes). */
+er_status er_session_profile_get(const er_session *session, int index, er_node_profile *prof);
 
 #ifdef __cplusplus
 }

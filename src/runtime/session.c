@@ -24,6 +24,8 @@ typedef struct er_step {
     int node;                 /* index into graph->nodes */
     const er_op *op;
     int64_t opset;
+    double seconds;           /* profiling */
+    int64_t calls;
 } er_step;
 
 typedef struct er_input_slot {
@@ -78,6 +80,8 @@ static er_status sfail(er_session *s, er_status st, const char *fmt, ...)
     va_end(ap);
     return st;
 }
+
+static er_input_slot *find_input(er_session *s, const char *name);
 
 const char *er_session_error(const er_session *s) { return s ? s->err : "no session"; }
 
@@ -433,7 +437,7 @@ static er_status plan(er_session *s)
         } else {
             s->dynamic = true;
         }
-        s->steps[s->n_steps++] = (er_step){ ni, op, opset };
+        s->steps[s->n_steps++] = (er_step){ ni, op, opset, 0, 0 };
     }
     io_buf_free(&b);
     if (st != ER_OK) return st;
@@ -548,9 +552,7 @@ er_status er_session_set_input(er_session *s, const char *name, er_dtype dtype,
     if (!s || !name || (ndim > 0 && !dims) || ndim < 0)
         return s ? sfail(s, ER_ERR_INVALID_ARG, "set_input: name and dims are required") : ER_ERR_INVALID_ARG;
     s->err[0] = 0;
-    er_input_slot *in = NULL;
-    for (int i = 0; i < s->n_inputs; i++)
-        if (strcmp(s->g->values[s->inputs[i].value].name, name) == 0) in = &s->inputs[i];
+    er_input_slot *in = find_input(s, name);
     if (!in) {
         char names[512];
         size_t len = 0;
@@ -600,14 +602,80 @@ er_status er_session_set_input(er_session *s, const char *name, er_dtype dtype,
     return ER_OK;
 }
 
+static er_input_slot *find_input(er_session *s, const char *name)
+{
+    for (int i = 0; i < s->n_inputs; i++)
+        if (strcmp(s->g->values[s->inputs[i].value].name, name) == 0) return &s->inputs[i];
+    return NULL;
+}
+
+er_status er_session_set_input_shape(er_session *s, const char *name, const int64_t *dims, int ndim)
+{
+    if (!s || !name || ndim < 0 || ndim > ER_MAX_DIMS || (ndim && !dims)) return ER_ERR_INVALID_ARG;
+    er_input_slot *in = find_input(s, name);
+    if (!in) return sfail(s, ER_ERR_NOT_FOUND, "the model has no input named '%s'", name);
+    for (int d = 0; d < ndim; d++)
+        if (dims[d] < 0) return sfail(s, ER_ERR_SHAPE, "input '%s': negative dimension", name);
+    if (!er_shape_equal(in->bound.dims, in->bound.ndim, dims, ndim)) {
+        s->planned = false;
+        in->is_set = false;
+        in->bound.ndim = ndim;
+        for (int d = 0; d < ndim; d++) in->bound.dims[d] = dims[d];
+    }
+    if (in->bound.dtype == ER_UNDEFINED) in->bound.dtype = s->g->values[in->value].dtype;
+    return ER_OK;
+}
+
+er_status er_session_prepare(er_session *s)
+{
+    if (!s) return ER_ERR_INVALID_ARG;
+    s->err[0] = 0;
+    for (int i = 0; i < s->n_inputs; i++) {
+        const er_input_slot *in = &s->inputs[i];
+        for (int d = 0; d < in->bound.ndim; d++)
+            if (in->bound.dims[d] < 0)
+                return sfail(s, ER_ERR_SHAPE, "input '%s' has an unbound symbolic dimension %d",
+                             s->g->values[in->value].name, d);
+        if (in->bound.dtype == ER_UNDEFINED)
+            return sfail(s, ER_ERR_DTYPE, "input '%s' has no declared element type", s->g->values[in->value].name);
+    }
+    return s->planned ? ER_OK : plan(s);
+}
+
+er_status er_session_profile_get(const er_session *s, int index, er_node_profile *prof)
+{
+    if (!s || !prof) return ER_ERR_INVALID_ARG;
+    if (index < 0 || index >= s->n_steps) return ER_ERR_NOT_FOUND;
+    const er_step *st = &s->steps[index];
+    prof->op_type = s->g->nodes[st->node].op_type;
+    prof->node_name = s->g->nodes[st->node].name;
+    prof->seconds = st->seconds;
+    prof->calls = st->calls;
+    return ER_OK;
+}
+
+const er_tensor *er_session_value(const er_session *s, int value)
+{
+    if (!s || !s->planned || value < 0 || value >= s->g->n_values) return NULL;
+    return s->shape_known[value] ? &s->t[value] : NULL;
+}
+
+const er_graph *er_session_graph(const er_session *s) { return s->g; }
+
 static er_status run_static(er_session *s, io_buf *b)
 {
+    bool prof = s->opts.profile != 0;
     for (int i = 0; i < s->n_steps; i++) {
-        const er_step *st = &s->steps[i];
+        er_step *st = &s->steps[i];
         const er_node *n = &s->g->nodes[st->node];
         node_io(s, n, b->in, b->out);
         fill_spare_outputs(b, n);
+        double t0 = prof ? er_now() : 0;
         er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace, s->workspace_size);
+        if (prof) {
+            st->seconds += er_now() - t0;
+            st->calls++;
+        }
         if (r != ER_OK) return r;
     }
     return ER_OK;
@@ -620,16 +688,22 @@ static er_status run_dynamic(er_session *s, io_buf *b)
         free(s->dyn[v]);
         s->dyn[v] = NULL;
     }
+    bool prof = s->opts.profile != 0;
     for (int i = 0; i < s->n_steps; i++) {
-        const er_step *st = &s->steps[i];
+        er_step *st = &s->steps[i];
         const er_node *n = &g->nodes[st->node];
         node_io(s, n, b->in, b->out);
         fill_spare_outputs(b, n);
+        double t0 = prof ? er_now() : 0;
         er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, true, NULL, 0);
         if (r == ER_DYNAMIC) return sfail(s, ER_ERR_INTERNAL, "%s '%s': shape still unknown at run time", n->op_type, n->name);
         if (r != ER_OK) return r;
         if ((r = alloc_outputs(s, n, s->dyn, NULL)) != ER_OK) return r;
         r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace, s->workspace_size);
+        if (prof) {
+            st->seconds += er_now() - t0;
+            st->calls++;
+        }
         if (r != ER_OK) return r;
         for (int k = 0; k < n->n_in; k++) {
             int v = n->in[k];
