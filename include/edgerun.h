@@ -134,7 +134,9 @@ er_status er_session_output_by_name(const er_session *session, const char *name,
 typedef struct er_session_stats {
     size_t arena_bytes;
     size_t folded_bytes;
-    int n_nodes;          /* nodes left to execute per run */
+    int n_model_nodes;    /* nodes in the model file */
+    int n_optimized_nodes;/* nodes after graph passes */
+    int n_nodes;          /* nodes left to execute per run, after constant folding */
     int dynamic;          /* 1 when some shape depends on data and is found at run time */
 } er_session_stats;
 er_status er_session_stats_get(const er_session *session, er_session_stats *stats);

@@ -221,3 +221,51 @@ er_status er_graph_own_mapping(er_graph *g, er_mapped m)
     g->maps[g->n_maps++] = m;
     return ER_OK;
 }
+
+er_graph *er_graph_clone(const er_graph *src)
+{
+    er_graph *g = er_graph_new();
+    if (!g) return NULL;
+    g->values = malloc(sizeof *g->values * (size_t)(src->n_values ? src->n_values : 1));
+    g->nodes = malloc(sizeof *g->nodes * (size_t)(src->n_nodes ? src->n_nodes : 1));
+    g->inputs = er_pool_alloc(&g->pool, sizeof(int) * (size_t)(src->n_inputs + 1));
+    g->outputs = er_pool_alloc(&g->pool, sizeof(int) * (size_t)(src->n_outputs + 1));
+    g->opsets = er_pool_alloc(&g->pool, sizeof(er_opset) * (size_t)(src->n_opsets + 1));
+    if (!g->values || !g->nodes || !g->inputs || !g->outputs || !g->opsets) goto fail;
+    memcpy(g->values, src->values, sizeof *g->values * (size_t)src->n_values);
+    g->n_values = g->cap_values = src->n_values;
+    if (!g->n_values) g->cap_values = 1;
+    for (int i = 0; i < src->n_nodes; i++) {
+        er_node *n = &g->nodes[i];
+        *n = src->nodes[i];
+        n->in = er_pool_alloc(&g->pool, sizeof(int) * (size_t)(n->n_in + 1));
+        n->out = er_pool_alloc(&g->pool, sizeof(int) * (size_t)(n->n_out + 1));
+        if (!n->in || !n->out) goto fail;
+        memcpy(n->in, src->nodes[i].in, sizeof(int) * (size_t)n->n_in);
+        memcpy(n->out, src->nodes[i].out, sizeof(int) * (size_t)n->n_out);
+        /* Subgraphs stay owned by the source graph. */
+        for (int a = 0; a < n->n_attrs; a++)
+            if (n->attrs[a].g) {
+                er_attr *attrs = er_pool_alloc(&g->pool, sizeof *attrs * (size_t)n->n_attrs);
+                if (!attrs) goto fail;
+                memcpy(attrs, n->attrs, sizeof *attrs * (size_t)n->n_attrs);
+                for (int k = 0; k < n->n_attrs; k++) attrs[k].g = NULL;
+                n->attrs = attrs;
+                break;
+            }
+    }
+    g->n_nodes = g->cap_nodes = src->n_nodes;
+    if (!g->n_nodes) g->cap_nodes = 1;
+    memcpy(g->inputs, src->inputs, sizeof(int) * (size_t)src->n_inputs);
+    g->n_inputs = src->n_inputs;
+    memcpy(g->outputs, src->outputs, sizeof(int) * (size_t)src->n_outputs);
+    g->n_outputs = src->n_outputs;
+    memcpy(g->opsets, src->opsets, sizeof(er_opset) * (size_t)src->n_opsets);
+    g->n_opsets = src->n_opsets;
+    g->name = src->name;
+    if (hash_grow(g) != 0) goto fail;
+    return g;
+fail:
+    er_graph_free(g);
+    return NULL;
+}

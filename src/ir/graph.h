@@ -109,6 +109,9 @@ typedef struct er_graph {
 
 er_graph *er_graph_new(void);
 void er_graph_free(er_graph *g);
+/* A copy that passes may rewrite: own value/node arrays; names, attributes and constants
+ * are shared with src, which must outlive the copy. Subgraph attributes are dropped. */
+er_graph *er_graph_clone(const er_graph *src);
 
 /* Value ids are stable indices. Lookup is linear-probe hashed by name. */
 int er_graph_add_value(er_graph *g, const char *name);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/cpu/op.h"
+#include "passes/passes.h"
 #include "runtime/session.h"
 
 enum {
@@ -38,6 +39,8 @@ typedef struct er_input_slot {
 struct er_session {
     const er_model *model;
     const er_graph *g;
+    er_graph *own_graph;      /* the optimized copy, when passes ran */
+    er_pass_stats pass_stats;
     er_session_options opts;
     er_threadpool *pool;
 
@@ -487,6 +490,14 @@ er_status er_session_create(const er_model *model, const er_session_options *opt
     s->model = model;
     s->g = model->graph;
     s->opts = o;
+    s->pass_stats.nodes_before = s->pass_stats.nodes_after = model->graph->n_nodes;
+    er_status st = ER_OK;
+    if (o.opt_level > 0) {
+        s->own_graph = er_graph_clone(model->graph);
+        if (!s->own_graph) { st = sfail(s, ER_ERR_NOMEM, "out of memory"); goto fail; }
+        if ((st = er_optimize(s->own_graph, o.opt_level, &s->pass_stats, s->err, sizeof s->err)) != ER_OK) goto fail;
+        s->g = s->own_graph;
+    }
     const er_graph *g = s->g;
     size_t nv = (size_t)(g->n_values ? g->n_values : 1), nn = (size_t)(g->n_nodes ? g->n_nodes : 1);
     s->ops = calloc(nn, sizeof *s->ops);
@@ -500,7 +511,6 @@ er_status er_session_create(const er_model *model, const er_session_options *opt
     s->last_use = calloc(nv, sizeof *s->last_use);
     s->n_inputs = g->n_inputs;
     s->inputs = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *s->inputs);
-    er_status st = ER_OK;
     if (!s->ops || !s->order || !s->steps || !s->t || !s->kind || !s->shape_known || !s->folded ||
         !s->dyn || !s->last_use || !s->inputs) {
         st = sfail(s, ER_ERR_NOMEM, "out of memory");
@@ -529,7 +539,7 @@ fail:
 void er_session_free(er_session *s)
 {
     if (!s) return;
-    if (s->folded && s->dyn) release_plan(s);
+    if (s->folded && s->dyn && s->t) release_plan(s);
     for (int i = 0; i < s->n_inputs && s->inputs; i++) free(s->inputs[i].bound.data);
     er_aligned_free(s->workspace);
     er_threadpool_free(s->pool);
@@ -543,6 +553,7 @@ void er_session_free(er_session *s)
     free(s->dyn);
     free(s->last_use);
     free(s->inputs);
+    er_graph_free(s->own_graph);
     free(s);
 }
 
@@ -768,6 +779,8 @@ er_status er_session_stats_get(const er_session *s, er_session_stats *stats)
     memset(stats, 0, sizeof *stats);
     stats->arena_bytes = s->arena_size;
     stats->folded_bytes = s->folded_bytes;
+    stats->n_model_nodes = s->pass_stats.nodes_before;
+    stats->n_optimized_nodes = s->pass_stats.nodes_after;
     stats->n_nodes = s->n_steps;
     stats->dynamic = s->dynamic;
     return ER_OK;

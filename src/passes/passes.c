@@ -1,0 +1,49 @@
+#include <string.h>
+
+#include "passes/passes.h"
+
+bool er_value_is_graph_output(const er_graph *g, int v)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v) return true;
+    return false;
+}
+
+int er_value_use_count(const er_graph *g, int v)
+{
+    int uses = er_value_is_graph_output(g, v) ? 1 : 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i].op_type) continue;
+        for (int k = 0; k < g->nodes[i].n_in; k++) uses += g->nodes[i].in[k] == v;
+    }
+    return uses;
+}
+
+void er_graph_compact(er_graph *g)
+{
+    int j = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op_type) g->nodes[j++] = g->nodes[i];
+    g->n_nodes = j;
+}
+
+er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, size_t err_size)
+{
+    er_pass_stats st;
+    memset(&st, 0, sizeof st);
+    st.nodes_before = g->n_nodes;
+    if (level > 0) {
+        int r;
+        if ((r = er_pass_eliminate_identity(g)) < 0) goto nomem;
+        st.identities_removed = r;
+        if ((r = er_pass_fold_batchnorm(g)) < 0) goto nomem;
+        st.bn_folded = r;
+        if ((r = er_pass_dead_code(g)) < 0) goto nomem;
+        st.dead_removed = r;
+    }
+    st.nodes_after = g->n_nodes;
+    if (stats) *stats = st;
+    return ER_OK;
+nomem:
+    return er_fail(err, err_size, ER_ERR_NOMEM, "out of memory while optimizing the graph");
+}
