@@ -44,7 +44,9 @@ static void *worker_main(void *arg)
     er_threadpool *p = wa->pool;
     int tid = wa->tid;
     free(wa);
-    unsigned seen = atomic_load(&p->generation);
+    /* The pool starts at generation 0; reading it here instead could skip a job posted
+     * before this thread got scheduled. */
+    unsigned seen = 0;
     for (;;) {
         int spins = 0;
         while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&

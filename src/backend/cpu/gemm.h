@@ -1,0 +1,99 @@
+/* Single-precision GEMM with packed panels: C[M×N] = A[M×K] · B[K×N] (+ epilogue).
+ *
+ * A is packed once (for conv and Gemm/MatMul with constant weights, at session creation)
+ * into K-blocks of MR-row panels; B is packed per call, block by block, into per-thread
+ * scratch through a callback, so convolution can gather its im2col columns straight into
+ * the panel layout without materialising the im2col matrix. MR×NR register tiles come from
+ * the micro-kernel chosen at run time (AVX-512 12×32, AVX2 6×16, portable C 4×8). */
+#ifndef ER_BACKEND_CPU_GEMM_H
+#define ER_BACKEND_CPU_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/common.h"
+#include "core/cpu.h"
+#include "core/threadpool.h"
+
+#define ER_GEMM_KC 256
+
+typedef enum er_act {
+    ER_ACT_NONE = 0,
+    ER_ACT_RELU,
+    ER_ACT_CLIP,        /* min(max(x, alpha), beta) */
+    ER_ACT_LEAKY_RELU,  /* alpha */
+    ER_ACT_SIGMOID,
+    ER_ACT_SILU,        /* x * sigmoid(x) */
+    ER_ACT_HARDSWISH,
+    ER_ACT_GELU         /* exact erf form */
+} er_act;
+
+typedef struct er_gemm_epilogue {
+    const float *bias_m;     /* per row of C, or NULL */
+    const float *bias_n;     /* per column of C, or NULL */
+    const float *residual;   /* added after bias, before activation; NULL if none */
+    int ld_residual;
+    er_act act;
+    float alpha, beta;
+} er_gemm_epilogue;
+
+/* Computes acc[MR×NR] = sum_k a[k*MR + i] * b[k*NR + j] and stores (accumulate: adds)
+ * the top-left mr×nr corner into c with row stride ldc. */
+typedef void (*er_sgemm_ukernel_fn)(int kc, const float *a, const float *b, float *c, int ldc,
+                                    int mr, int nr, bool accumulate);
+
+typedef struct er_sgemm_kernel {
+    int mr, nr;
+    er_sgemm_ukernel_fn ukernel;
+    er_isa isa;
+} er_sgemm_kernel;
+
+/* The best kernel for this CPU (honours EDGERUN_ISA). */
+const er_sgemm_kernel *er_sgemm_kernel_select(void);
+const er_sgemm_kernel *er_sgemm_kernel_for(er_isa isa);
+
+/* Packed A: floats needed, and packing from row-major A (or A transposed: A[k*lda + m]). */
+size_t er_sgemm_packed_a_floats(const er_sgemm_kernel *k, int M, int K);
+void er_sgemm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, bool trans_a, int M,
+                     int K, float *packed);
+
+/* Writes rows [k0, k0+kc) and columns [n0, n0+nr) of B into dst as kc rows of NR floats
+ * (columns past nr must be zero). */
+typedef void (*er_pack_b_fn)(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+
+typedef struct er_sgemm_b {
+    er_pack_b_fn pack;
+    void *ctx;
+} er_sgemm_b;
+
+/* B as a plain matrix: row-major [K×N] with row stride ld, or transposed (B[n*ld + k]). */
+typedef struct er_dense_b {
+    const float *data;
+    int ld;
+    bool trans;
+} er_dense_b;
+void er_pack_b_dense(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+
+/* Scratch floats er_sgemm needs per call for n_threads threads. */
+size_t er_sgemm_workspace_floats(const er_sgemm_kernel *k, int N, int n_threads);
+
+/* C = packedA · B (+ epilogue). ws: er_sgemm_workspace_floats() floats, 64-byte aligned. */
+void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K,
+              const float *packed_a, const er_sgemm_b *b, float *C, int ldc,
+              const er_gemm_epilogue *ep, float *ws);
+
+/* Applies the epilogue to rows [m0, m1) × columns [n0, n1) of C. */
+void er_gemm_epilogue_apply(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1,
+                            int n0, int n1);
+
+float er_act_apply(er_act act, float x, float alpha, float beta);
+
+/* Portable reference micro-kernel and per-ISA ones (only call those the CPU supports). */
+void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+                          int nr, bool accumulate);
+void er_sgemm_ukernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+                           int nr, bool accumulate);
+void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+                             int nr, bool accumulate);
+
+#endif
