@@ -27,6 +27,7 @@ typedef struct er_step {
     int64_t opset;
     double seconds;           /* profiling */
     int64_t calls;
+    void *state;              /* from op->prepare */
 } er_step;
 
 typedef struct er_input_slot {
@@ -208,6 +209,10 @@ done:
 
 static void release_plan(er_session *s)
 {
+    for (int i = 0; i < s->n_steps; i++) {
+        if (s->steps[i].state && s->steps[i].op->release) s->steps[i].op->release(s->steps[i].state);
+        s->steps[i].state = NULL;
+    }
     for (int v = 0; v < s->g->n_values; v++) {
         free(s->folded[v]);
         s->folded[v] = NULL;
@@ -269,11 +274,12 @@ static void fill_spare_outputs(io_buf *b, const er_node *n)
 }
 
 static er_status run_kernel(er_session *s, const er_op *op, const er_node *n, int64_t opset,
-                            er_tensor **in, er_tensor **out, bool infer, void *ws, size_t ws_size)
+                            er_tensor **in, er_tensor **out, bool infer, void *ws, size_t ws_size,
+                            void *state)
 {
     er_kctx ctx = {
         .pool = s->pool, .node = n, .opset = opset, .workspace_bytes = ws_size,
-        .workspace = ws, .err = s->err, .err_size = sizeof s->err,
+        .workspace = ws, .state = state, .err = s->err, .err_size = sizeof s->err,
     };
     er_status st = infer ? op->infer(&ctx, in, n->n_in, out, n->n_out)
                          : op->run(&ctx, in, n->n_in, out, n->n_out);
@@ -287,6 +293,22 @@ static er_status run_kernel(er_session *s, const er_op *op, const er_node *n, in
     if (st != ER_OK && st != ER_DYNAMIC && !s->err[0])
         sfail(s, st, "%s '%s' failed: %s", n->op_type, n->name, er_status_str(st));
     return st;
+}
+
+static er_status prepare_kernel(er_session *s, const er_op *op, const er_node *n, int64_t opset,
+                                er_tensor **in, er_tensor **out, void **state)
+{
+    *state = NULL;
+    if (!op->prepare) return ER_OK;
+    er_kctx ctx = { .pool = s->pool, .node = n, .opset = opset, .err = s->err, .err_size = sizeof s->err };
+    er_status st = op->prepare(&ctx, in, n->n_in, out, n->n_out, state);
+    if (st != ER_OK && !s->err[0]) sfail(s, st, "%s '%s': prepare failed: %s", n->op_type, n->name, er_status_str(st));
+    return st;
+}
+
+static void release_kernel(const er_op *op, void *state)
+{
+    if (state && op->release) op->release(state);
 }
 
 static er_status alloc_outputs(er_session *s, const er_node *n, void **store, size_t *total)
@@ -415,7 +437,7 @@ static er_status plan(er_session *s)
         if (known) {
             node_io(s, n, b.in, b.out);
             fill_spare_outputs(&b, n);
-            st = run_kernel(s, op, n, opset, b.in, b.out, true, NULL, 0);
+            st = run_kernel(s, op, n, opset, b.in, b.out, true, NULL, 0, NULL);
             if (st == ER_DYNAMIC) {
                 s->err[0] = 0;
                 known = false;
@@ -428,10 +450,11 @@ static er_status plan(er_session *s)
                 if (n->out[k] >= 0) s->shape_known[n->out[k]] = true;
             if (all_const || (op->flags & ER_OP_SHAPE_ONLY)) {
                 st = alloc_outputs(s, n, s->folded, &s->folded_bytes);
-                if (st == ER_OK) {
-                    fill_spare_outputs(&b, n);
-                    st = run_kernel(s, op, n, opset, b.in, b.out, false, s->workspace, s->workspace_size);
-                }
+                void *state = NULL;
+                if (st == ER_OK) st = prepare_kernel(s, op, n, opset, b.in, b.out, &state);
+                if (st == ER_OK)
+                    st = run_kernel(s, op, n, opset, b.in, b.out, false, s->workspace, s->workspace_size, state);
+                release_kernel(op, state);
                 if (st != ER_OK) break;
                 for (int k = 0; k < n->n_out; k++)
                     if (n->out[k] >= 0) s->kind[n->out[k]] = VK_CONST;
@@ -440,14 +463,25 @@ static er_status plan(er_session *s)
         } else {
             s->dynamic = true;
         }
-        s->steps[s->n_steps++] = (er_step){ ni, op, opset, 0, 0 };
+        s->steps[s->n_steps++] = (er_step){ ni, op, opset, 0, 0, NULL };
     }
-    io_buf_free(&b);
-    if (st != ER_OK) return st;
+    if (st != ER_OK) {
+        io_buf_free(&b);
+        return st;
+    }
     if (!s->dynamic) {
         st = plan_arena(s);
+        for (int i = 0; i < s->n_steps && st == ER_OK; i++) {
+            er_step *sp = &s->steps[i];
+            const er_node *n = &g->nodes[sp->node];
+            node_io(s, n, b.in, b.out);
+            fill_spare_outputs(&b, n);
+            st = prepare_kernel(s, sp->op, n, sp->opset, b.in, b.out, &sp->state);
+        }
+        io_buf_free(&b);
         if (st != ER_OK) return st;
     } else {
+        io_buf_free(&b);
         /* Lifetimes still tell dynamic runs when to free. */
         for (int v = 0; v < g->n_values; v++) s->last_use[v] = -1;
         for (int i = 0; i < s->n_steps; i++) {
@@ -682,7 +716,8 @@ static er_status run_static(er_session *s, io_buf *b)
         node_io(s, n, b->in, b->out);
         fill_spare_outputs(b, n);
         double t0 = prof ? er_now() : 0;
-        er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace, s->workspace_size);
+        er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace,
+                                 s->workspace_size, st->state);
         if (prof) {
             st->seconds += er_now() - t0;
             st->calls++;
@@ -706,11 +741,14 @@ static er_status run_dynamic(er_session *s, io_buf *b)
         node_io(s, n, b->in, b->out);
         fill_spare_outputs(b, n);
         double t0 = prof ? er_now() : 0;
-        er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, true, NULL, 0);
+        er_status r = run_kernel(s, st->op, n, st->opset, b->in, b->out, true, NULL, 0, NULL);
         if (r == ER_DYNAMIC) return sfail(s, ER_ERR_INTERNAL, "%s '%s': shape still unknown at run time", n->op_type, n->name);
         if (r != ER_OK) return r;
         if ((r = alloc_outputs(s, n, s->dyn, NULL)) != ER_OK) return r;
-        r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace, s->workspace_size);
+        void *state = NULL;
+        if ((r = prepare_kernel(s, st->op, n, st->opset, b->in, b->out, &state)) != ER_OK) return r;
+        r = run_kernel(s, st->op, n, st->opset, b->in, b->out, false, s->workspace, s->workspace_size, state);
+        release_kernel(st->op, state);
         if (prof) {
             st->seconds += er_now() - t0;
             st->calls++;

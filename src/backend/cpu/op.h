@@ -24,12 +24,19 @@ typedef struct er_kctx {
     int64_t opset;            /* opset version of the node's domain */
     size_t workspace_bytes;   /* infer: requested scratch; run: size of ctx->workspace */
     void *workspace;
+    void *state;              /* run: what prepare returned for this node (packed weights...) */
     char *err;
     size_t err_size;
 } er_kctx;
 
 typedef er_status (*er_infer_fn)(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 typedef er_status (*er_run_fn)(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+/* Optional, once per planned node after infer: builds per-node state such as weights packed
+ * for the GEMM micro-kernel (constant inputs have data). Shapes are final. *state may stay
+ * NULL. Runs again whenever the session re-plans. */
+typedef er_status (*er_prepare_fn)(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                                   void **state);
+typedef void (*er_release_fn)(void *state);
 
 /* run reads only input shapes (Shape, Size): it folds at planning time. */
 #define ER_OP_SHAPE_ONLY 1u
@@ -40,10 +47,15 @@ typedef struct er_op {
     er_infer_fn infer;
     er_run_fn run;
     unsigned flags;
+    er_prepare_fn prepare;    /* optional */
+    er_release_fn release;    /* frees what prepare made; optional */
 } er_op;
 
-/* Finds the op for a node (by domain and op_type); NULL if unsupported. */
+/* Finds the op for a node (by domain and op_type); NULL if unsupported. Optimized
+ * implementations (er_ops_fast) win over the reference ones unless EDGERUN_ISA=ref. */
 const er_op *er_op_find(const char *domain, const char *op_type);
+/* The portable reference implementation only (the oracle in tests). */
+const er_op *er_op_find_ref(const char *domain, const char *op_type);
 
 /* Prefixes "OpType 'node_name': " to the message; returns st. */
 er_status er_op_fail(er_kctx *ctx, er_status st, const char *fmt, ...)
@@ -71,5 +83,7 @@ extern const er_op er_ops_reduce[];
 extern const er_op er_ops_nn[];
 extern const er_op er_ops_tensor[];
 extern const er_op er_ops_misc[];
+/* Optimized (SIMD, threaded, prepacked) implementations, src/backend/cpu/ *.c. */
+extern const er_op er_ops_fast[];
 
 #endif

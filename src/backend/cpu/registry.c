@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "backend/cpu/op.h"
+#include "core/cpu.h"
 
 static const er_op *const families[] = {
     er_ops_elementwise, er_ops_reduce, er_ops_nn, er_ops_tensor, er_ops_misc,
@@ -14,13 +15,30 @@ static bool domain_match(const char *a, const char *b)
     return da ? db : strcmp(a, b) == 0;
 }
 
+static const er_op *find_in(const er_op *table, const char *domain, const char *op_type)
+{
+    for (const er_op *op = table; op->name; op++)
+        if (strcmp(op->name, op_type) == 0 && domain_match(op->domain ? op->domain : "", domain))
+            return op;
+    return NULL;
+}
+
+const er_op *er_op_find_ref(const char *domain, const char *op_type)
+{
+    for (size_t f = 0; f < ER_ARRAY_LEN(families); f++) {
+        const er_op *op = find_in(families[f], domain, op_type);
+        if (op) return op;
+    }
+    return NULL;
+}
+
 const er_op *er_op_find(const char *domain, const char *op_type)
 {
-    for (size_t f = 0; f < ER_ARRAY_LEN(families); f++)
-        for (const er_op *op = families[f]; op->name; op++)
-            if (strcmp(op->name, op_type) == 0 && domain_match(op->domain ? op->domain : "", domain))
-                return op;
-    return NULL;
+    if (er_cpu_isa() != ER_ISA_REF) {
+        const er_op *op = find_in(er_ops_fast, domain, op_type);
+        if (op) return op;
+    }
+    return er_op_find_ref(domain, op_type);
 }
 
 er_status er_op_fail(er_kctx *ctx, er_status st, const char *fmt, ...)
