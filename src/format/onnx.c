@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "format/pb.h"
 
@@ -66,6 +68,7 @@ typedef struct onnx_ctx {
     char *err;
     size_t err_size;
     int depth;
+    bool model_file_backed;   /* the model bytes are a read-only file mapping */
 } onnx_ctx;
 
 #define FAIL(c, st, ...) er_fail((c)->err, (c)->err_size, (st), __VA_ARGS__)
@@ -374,12 +377,29 @@ static er_status external_bytes(onnx_ctx *c, er_pool *pool, er_pb_reader r, cons
     return ER_OK;
 }
 
+/* Gives back the pages wholly inside [p, p+n) of a read-only file mapping once their bytes
+ * were copied, so a model whose tensors are mostly misaligned still peaks near one copy of
+ * its weights instead of two. Never for caller buffers: on anonymous memory this would
+ * discard the caller's data. */
+static void drop_file_pages(const uint8_t *p, size_t n)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Points at bytes when they are aligned for the element type, else copies them to pool. */
-static const void *place_bytes(er_pool *pool, const uint8_t *bytes, size_t nbytes, size_t esize)
+static const void *place_bytes(er_pool *pool, const uint8_t *bytes, size_t nbytes, size_t esize,
+                               bool file_backed)
 {
     if (nbytes && (uintptr_t)bytes % esize == 0) return bytes;
     void *d = er_pool_alloc(pool, nbytes ? nbytes : 1);
-    if (d && nbytes) memcpy(d, bytes, nbytes);
+    if (d && nbytes) {
+        memcpy(d, bytes, nbytes);
+        if (file_backed) drop_file_pages(bytes, nbytes);
+    }
     return d;
 }
 
@@ -450,7 +470,8 @@ static er_status parse_tensor(onnx_ctx *c, er_pool *pool, const er_pb_reader *r,
     if (len != t->nbytes)
         return FAIL(c, ER_ERR_FORMAT, "tensor '%s' has %zu bytes of data, its shape %s needs %zu", tf.name, len,
                     er_shape_str(t->dims, t->ndim, what, sizeof what), t->nbytes);
-    if (!(t->data = place_bytes(pool, bytes, len, esize))) return NOMEM(c);
+    bool file_backed = tf.location == 1 || c->model_file_backed;
+    if (!(t->data = place_bytes(pool, bytes, len, esize, file_backed))) return NOMEM(c);
     return ER_OK;
 }
 
@@ -1111,15 +1132,16 @@ static er_status parse_model(onnx_ctx *c, er_graph *g, er_pb_reader r)
     return check_node_domains(c, g);
 }
 
-er_status er_onnx_parse(const void *data, size_t size, const char *base_dir, er_graph **out, char *err,
-                        size_t err_size)
+er_status er_onnx_parse(const void *data, size_t size, const char *base_dir, bool file_backed,
+                        er_graph **out, char *err, size_t err_size)
 {
     if (!out || (!data && size)) return er_fail(err, err_size, ER_ERR_INVALID_ARG, "data and out are required");
     *out = NULL;
     if (size == 0) return er_fail(err, err_size, ER_ERR_FORMAT, "the model is empty");
     er_graph *g = er_graph_new();
     if (!g) return er_fail(err, err_size, ER_ERR_NOMEM, "out of memory");
-    onnx_ctx c = { .base_dir = base_dir, .root = g, .err = err, .err_size = err_size };
+    onnx_ctx c = { .base_dir = base_dir, .root = g, .err = err, .err_size = err_size,
+                   .model_file_backed = file_backed };
     er_pb_reader r;
     er_pb_init(&r, data, data, size, "ModelProto");
     er_status st = parse_model(&c, g, r);

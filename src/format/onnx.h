@@ -9,9 +9,10 @@
 /* Parses a ModelProto. Tensor data points into `data` (which must outlive the graph) when
  * it is stored as little-endian raw_data; typed fields (float_data, int64_data, ...) are
  * decoded into the graph's pool; external data files are resolved against base_dir
- * (NULL: current directory) and mapped, owned by the graph. */
-er_status er_onnx_parse(const void *data, size_t size, const char *base_dir, er_graph **out,
-                        char *err, size_t err_size);
+ * (NULL: current directory) and mapped, owned by the graph. file_backed says `data` is a
+ * read-only file mapping, whose pages may be released after misaligned tensors are copied. */
+er_status er_onnx_parse(const void *data, size_t size, const char *base_dir, bool file_backed,
+                        er_graph **out, char *err, size_t err_size);
 
 /* Parses a serialized TensorProto (ONNX test-data .pb files). *owned receives a malloc'd
  * buffer holding the elements (t->data points into it; free it with free()); *name

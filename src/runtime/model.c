@@ -5,8 +5,8 @@
 #include "format/onnx.h"
 #include "runtime/model.h"
 
-static er_status load(const void *data, size_t size, const char *base_dir, const char *what,
-                      er_model **model, er_msg *msg)
+static er_status load(const void *data, size_t size, const char *base_dir, bool file_backed,
+                      const char *what, er_model **model, er_msg *msg)
 {
     char *err = msg ? msg->text : NULL;
     size_t err_size = msg ? sizeof msg->text : 0;
@@ -14,7 +14,7 @@ static er_status load(const void *data, size_t size, const char *base_dir, const
     er_graph *g = NULL;
     char detail[sizeof msg->text - 128];
     detail[0] = 0;
-    er_status st = er_onnx_parse(data, size, base_dir, &g, detail, sizeof detail);
+    er_status st = er_onnx_parse(data, size, base_dir, file_backed, &g, detail, sizeof detail);
     if (st != ER_OK) return er_fail(err, err_size, st, "%s: %s", what, detail);
     er_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -44,7 +44,7 @@ er_status er_model_load_file(const char *path, er_model **model, er_msg *msg)
     if (slash) slash[1] = 0; else strcpy(dir, ".");
     char what[512];
     snprintf(what, sizeof what, "model '%s'", path);
-    st = load(file.data, file.size, dir, what, model, msg);
+    st = load(file.data, file.size, dir, true, what, model, msg);
     free(dir);
     if (st != ER_OK) {
         er_unmap(&file);
@@ -60,7 +60,7 @@ er_status er_model_load_buffer(const void *data, size_t size, er_model **model, 
     size_t err_size = msg ? sizeof msg->text : 0;
     if (!model || (!data && size)) return er_fail(err, err_size, ER_ERR_INVALID_ARG, "data and model are required");
     *model = NULL;
-    return load(data, size, NULL, "model buffer", model, msg);
+    return load(data, size, NULL, false, "model buffer", model, msg);
 }
 
 void er_model_free(er_model *model)
