@@ -69,8 +69,6 @@ er_status er_nn_batchnorm_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
     if (n_out > 3)
         return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "outputs saved_mean/saved_var are not supported");
     er_tensor_set_shape(out[0], ER_F32, x->dims, x->ndim);
-    if (n_out > 1 && !training)
-        return er_op_fail(ctx, ER_ERR_FORMAT, "running mean/var outputs need training_mode = 1");
     for (int i = 1; i < n_out; i++) er_tensor_set_shape(out[i], ER_F32, in[3]->dims, in[3]->ndim);
     return ER_OK;
 }
@@ -136,11 +134,10 @@ er_status er_nn_batchnorm_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     float *run_mean = n_out > 1 ? out[1]->data : NULL, *run_var = n_out > 2 ? out[2]->data : NULL;
     for (int64_t c = 0; c < x->dims[1]; c++) {
         double m = mean[c], v = var[c];
-        if (training) {
-            bn_batch_moments(x, c, &m, &v);
-            if (run_mean) run_mean[c] = (float)(mean[c] * momentum + m * (1.0 - momentum));
-            if (run_var) run_var[c] = (float)(var[c] * momentum + v * (1.0 - momentum));
-        }
+        /* outside training the running statistics pass through unchanged */
+        if (training) bn_batch_moments(x, c, &m, &v);
+        if (run_mean) run_mean[c] = training ? (float)(mean[c] * momentum + m * (1.0 - momentum)) : mean[c];
+        if (run_var) run_var[c] = training ? (float)(var[c] * momentum + v * (1.0 - momentum)) : var[c];
         bn_apply(x, y, c, m, v, scale[c], bias[c], eps);
     }
     return ER_OK;
