@@ -86,7 +86,7 @@ static inline er_tensor t_tensor(er_dtype dt, int nd, const int64_t *dims, const
 static inline er_status t_run_op(t_node *n, int64_t opset, er_threadpool *pool, er_tensor **in, int n_in,
                           er_tensor *out, int n_out)
 {
-    const er_op *op = er_op_find("", n->node.op_type);
+    const er_op *op = er_op_find_ref("", n->node.op_type);
     if (!op) {
         fprintf(stderr, "op %s is not registered\n", n->node.op_type);
         return ER_ERR_UNSUPPORTED;

@@ -271,6 +271,15 @@ static void test_f16_and_cast(void)
     int64_t want_u8[2] = { 1, 251 };
     CHECK(Y.dtype == ER_U8 && t_equal_i64(&Y, want_u8, 2));
     t_free(&Y, 1);
+    uint64_t u[2] = { 18446744073709551615ULL, 7 };
+    er_tensor U = t_tensor(ER_U64, 1, d2, u);
+    er_tensor *uin[1] = { &U };
+    t_node_init(&n, "Cast");
+    t_attr_int(&n, "to", ER_F32);
+    CHECK(t_run_op(&n, 13, NULL, uin, 1, &Y, 1) == ER_OK);
+    double want_u[2] = { 18446744073709551616.0, 7 };
+    CHECK(t_close(&Y, want_u, 2, 0, 1e-7));
+    t_free(&Y, 1);
     /* CastLike takes the dtype of its second input. */
     double like = 0;
     er_tensor L = t_tensor(ER_F64, 0, NULL, &like);

@@ -4,7 +4,6 @@
  * hot paths, one over double (every float dtype, computed after conversion) and one over
  * int64 (every integer and bool dtype). Inputs are converted chunk by chunk, so one body
  * covers all dtypes while f32 models never pay for conversion. */
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -340,8 +339,8 @@ static er_status prep_clip(er_kctx *ctx, er_tensor **in, int n_in, ew_params *p)
     p->ilo = INT64_MIN;
     p->ihi = INT64_MAX;
     if (ctx->opset < 11) {
-        p->lo = er_attr_float(ctx->node, "min", -FLT_MAX);
-        p->hi = er_attr_float(ctx->node, "max", FLT_MAX);
+        p->lo = er_attr_float(ctx->node, "min", -INFINITY);
+        p->hi = er_attr_float(ctx->node, "max", INFINITY);
         return ER_OK;
     }
     for (int k = 1; k < n_in && k < 3; k++) {
@@ -434,8 +433,10 @@ static er_status ew_apply(er_kctx *ctx, const ew_desc *d, const ew_params *p,
         all_f32 &= x[k]->dtype == ER_F32;
         any_float |= er_dtype_is_float(x[k]->dtype);
     }
+    /* int64 cannot hold the top half of u64, so u64 -> float converts through double. */
+    bool u64_to_float = x[0]->dtype == ER_U64 && er_dtype_is_float(y->dtype);
     if (all_f32 && d->f32) j.dom = DOM_F32;
-    else if (any_float && d->f64) j.dom = DOM_F64;
+    else if ((any_float || u64_to_float) && d->f64) j.dom = DOM_F64;
     else if (!any_float && d->i64) j.dom = DOM_I64;
     else if (d->f64) j.dom = DOM_F64;
     else return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "dtype %s is not implemented", er_dtype_name(x[0]->dtype));
@@ -760,7 +761,7 @@ static er_status Cast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
     return ew_apply(ctx, &d_copy, &p, (const er_tensor *const *)in, 1, y);
 }
 
-#define ENTRY(NAME) { #NAME, NULL, NAME##_infer, NAME##_run, 0 }
+#define ENTRY(NAME) { .name = #NAME, .infer = NAME##_infer, .run = NAME##_run }
 
 const er_op er_ops_elementwise[] = {
     ENTRY(Add), ENTRY(Sub), ENTRY(Mul), ENTRY(Div), ENTRY(Pow), ENTRY(Mod), ENTRY(PRelu),
@@ -774,7 +775,7 @@ const er_op er_ops_elementwise[] = {
     ENTRY(HardSwish), ENTRY(Tanh), ENTRY(Elu), ENTRY(Selu), ENTRY(Celu), ENTRY(Softplus),
     ENTRY(Softsign), ENTRY(Erf), ENTRY(Gelu), ENTRY(Mish), ENTRY(ThresholdedRelu), ENTRY(IsNaN),
     ENTRY(IsInf), ENTRY(Not), ENTRY(BitwiseNot), ENTRY(Clip), ENTRY(Where),
-    { "Cast", NULL, Cast_infer, Cast_run, 0 },
-    { "CastLike", NULL, CastLike_infer, Cast_run, 0 },
-    { NULL, NULL, NULL, NULL, 0 },
+    { .name = "Cast", .infer = Cast_infer, .run = Cast_run },
+    { .name = "CastLike", .infer = CastLike_infer, .run = Cast_run },
+    { .name = NULL },
 };

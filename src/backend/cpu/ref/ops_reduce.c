@@ -713,15 +713,15 @@ AXIS_OP(LogSoftmax, AX_LOGSOFTMAX)
 AXIS_OP(Hardmax, AX_HARDMAX)
 AXIS_OP(LpNormalization, AX_LPNORM)
 
-#define ENTRY(NAME) { #NAME, NULL, NAME##_infer, NAME##_run, 0 }
+#define ENTRY(NAME) { .name = #NAME, .infer = NAME##_infer, .run = NAME##_run }
 
 const er_op er_ops_reduce[] = {
     ENTRY(ReduceSum), ENTRY(ReduceMean), ENTRY(ReduceMax), ENTRY(ReduceMin), ENTRY(ReduceProd),
     ENTRY(ReduceL1), ENTRY(ReduceL2), ENTRY(ReduceLogSum), ENTRY(ReduceLogSumExp),
     ENTRY(ReduceSumSquare),
-    { "ArgMax", NULL, arg_infer, ArgMax_run, 0 },
-    { "ArgMin", NULL, arg_infer, ArgMin_run, 0 },
+    { .name = "ArgMax", .infer = arg_infer, .run = ArgMax_run },
+    { .name = "ArgMin", .infer = arg_infer, .run = ArgMin_run },
     ENTRY(CumSum), ENTRY(TopK), ENTRY(Softmax), ENTRY(LogSoftmax), ENTRY(Hardmax),
     ENTRY(LpNormalization),
-    { NULL, NULL, NULL, NULL, 0 },
+    { .name = NULL },
 };
