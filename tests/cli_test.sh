@@ -4,7 +4,7 @@
 # every kind of bad input ends with exit 1 or 2 and an "edgerun: " message, never a crash
 # (exit >= 128 or a sanitizer report).
 #
-# Usage: bash tests/cli_test.sh path/to/edgerun
+# Usage: bash tests/cli_test.sh path/to/edgerun     (CLI_TIMEOUT: seconds per call, default 120)
 # Prints one line per check and ends with "cli: N passed, M failed"; exits 1 when any failed.
 set -u
 
@@ -69,20 +69,20 @@ np.save("a_f64.npy", a.astype(np.float64))
 np.save("a_shape.npy", rng.uniform(-1, 1, (2, 4)).astype(np.float32))
 np.save("a_fortran.npy", np.asfortranarray(rng.uniform(-1, 1, (2, 3)).astype(np.float32)))
 
-# Conv(1x3x8x8, 4x3x3x3, pad 1) -> Reshape([1,-1]) -> Gemm(256x10):
+# Conv(1x3x8x8, 4x3x3x3, pad 1) -> Reshape([1,-1] from a Constant node) -> Gemm(256x10):
 # MACs = 4*8*8 * 3*3*3 + 10*256 = 6912 + 2560 = 9472.
 cw = rng.uniform(-1, 1, (4, 3, 3, 3)).astype(np.float32)
 cb = rng.uniform(-1, 1, (4,)).astype(np.float32)
 gw = rng.uniform(-1, 1, (256, 10)).astype(np.float32)
 gc = rng.uniform(-1, 1, (10,)).astype(np.float32)
 save(helper.make_graph(
-    [helper.make_node("Conv", ["img", "cw", "cb"], ["c"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
+    [helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([1, -1], dtype=np.int64))),
+     helper.make_node("Conv", ["img", "cw", "cb"], ["c"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
      helper.make_node("Reshape", ["c", "shape"], ["flat"]),
      helper.make_node("Gemm", ["flat", "gw", "gc"], ["logits"])],
     "convnet", [helper.make_tensor_value_info("img", F, [1, 3, 8, 8])],
     [helper.make_tensor_value_info("logits", F, [1, 10])],
     [numpy_helper.from_array(cw, "cw"), numpy_helper.from_array(cb, "cb"),
-     numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "shape"),
      numpy_helper.from_array(gw, "gw"), numpy_helper.from_array(gc, "gc")]), "convnet.onnx")
 
 # Names that need JSON escaping and file-name sanitising, with colliding file names.
@@ -145,16 +145,17 @@ EOF
 # ---- helpers --------------------------------------------------------------------------
 
 # run_cli OUT_PREFIX ARGS...: runs edgerun with stdout/stderr to OUT_PREFIX.out/.err; sets rc.
+# A hang ends after CLI_TIMEOUT seconds with rc 124.
 run_cli() {
     local p=$1
     shift
-    "$EDGERUN" "$@" >"$p.out" 2>"$p.err"
+    timeout -k 5 "${CLI_TIMEOUT:-120}" "$EDGERUN" "$@" >"$p.out" 2>"$p.err"
     rc=$?
 }
 
-# crashed PREFIX: true when the run crashed or a sanitizer complained.
+# crashed PREFIX: true when the run crashed, hung or a sanitizer complained.
 crashed() {
-    [ "$rc" -ge 128 ] || grep -q 'AddressSanitizer\|LeakSanitizer\|runtime error:\|UndefinedBehaviorSanitizer' "$1.err"
+    [ "$rc" -ge 128 ] || [ "$rc" -eq 124 ] || grep -q 'AddressSanitizer\|LeakSanitizer\|runtime error:\|UndefinedBehaviorSanitizer' "$1.err"
 }
 
 # expect_error NAME WANT_RC "needle1|needle2..." ARGS...: exit WANT_RC (1, 2 or "1or2"),
@@ -252,10 +253,10 @@ if crashed insp_conv; then fail "inspect convnet" "crashed"; else
 import json
 d = json.load(open('insp_conv.out'))
 p = d['parameters']
-assert p['count'] == 108 + 4 + 2 + 2560 + 10, p
+assert p['count'] == 108 + 4 + 2 + 2560 + 10 and p['tensors'] == 5 and p['constant_node_tensors'] == 1, p
 assert p['by_dtype']['float32'] == {'count': 2682, 'tensors': 4, 'bytes': 10728}, p
 assert p['by_dtype']['int64'] == {'count': 2, 'tensors': 1, 'bytes': 16}, p
-assert d['op_histogram'] == {'Conv': 1, 'Reshape': 1, 'Gemm': 1}
+assert d['op_histogram'] == {'Constant': 1, 'Conv': 1, 'Reshape': 1, 'Gemm': 1}
 "
     py_check "inspect convnet MACs (Conv 6912 + Gemm 2560)" "
 import json

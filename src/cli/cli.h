@@ -16,6 +16,10 @@ int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_ocr(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+int cmd_sentiment(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* "edgerun: <message>" on stderr; returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -45,6 +45,7 @@ typedef struct report {
     dtype_stat dtypes[32];
     int n_dtypes;
     int n_params_tensors;
+    int n_constant_tensors;   /* of n_params_tensors, held by Constant nodes */
     int64_t param_count;
     size_t param_bytes;
     bool planned;
@@ -82,24 +83,36 @@ static void count_ops(report *r)
     }
 }
 
+static void add_param(report *r, const er_const *c)
+{
+    int k = 0;
+    while (k < r->n_dtypes && r->dtypes[k].dtype != c->dtype) k++;
+    if (k == r->n_dtypes) {
+        if (k == (int)ER_ARRAY_LEN(r->dtypes)) return;
+        r->dtypes[r->n_dtypes++] = (dtype_stat){ c->dtype, 0, 0, 0 };
+    }
+    int64_t numel = er_shape_numel(c->dims, c->ndim);
+    r->dtypes[k].tensors++;
+    r->dtypes[k].elements += numel;
+    r->dtypes[k].bytes += c->nbytes;
+    r->n_params_tensors++;
+    r->param_count += numel;
+    r->param_bytes += c->nbytes;
+}
+
+/* Initializers, plus the tensors of Constant nodes: some exporters (PaddlePaddle,
+ * older PyTorch) keep every weight in Constant nodes. */
 static void count_params(report *r)
 {
-    for (int v = 0; v < r->g->n_values; v++) {
-        const er_const *c = r->g->values[v].init;
-        if (!c) continue;
-        int64_t numel = er_shape_numel(c->dims, c->ndim);
-        int k = 0;
-        while (k < r->n_dtypes && r->dtypes[k].dtype != c->dtype) k++;
-        if (k == r->n_dtypes) {
-            if (k == (int)ER_ARRAY_LEN(r->dtypes)) continue;
-            r->dtypes[r->n_dtypes++] = (dtype_stat){ c->dtype, 0, 0, 0 };
-        }
-        r->dtypes[k].tensors++;
-        r->dtypes[k].elements += numel;
-        r->dtypes[k].bytes += c->nbytes;
-        r->n_params_tensors++;
-        r->param_count += numel;
-        r->param_bytes += c->nbytes;
+    for (int v = 0; v < r->g->n_values; v++)
+        if (r->g->values[v].init) add_param(r, r->g->values[v].init);
+    for (int i = 0; i < r->g->n_nodes; i++) {
+        const er_node *n = &r->g->nodes[i];
+        if (strcmp(n->op_type, "Constant") != 0 || (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)) continue;
+        const er_attr *a = er_node_attr(n, "value");
+        if (!a || a->type != ER_ATTR_TENSOR || !a->t) continue;
+        add_param(r, a->t);
+        r->n_constant_tensors++;
     }
 }
 
@@ -150,10 +163,13 @@ static bool node_macs(const er_session *s, const er_node *n, int64_t *macs)
     return false;
 }
 
+/* Over the session's graph: value ids and shapes are the planner's, which may have
+ * rewritten the model's graph. */
 static void count_macs(report *r)
 {
-    for (int i = 0; i < r->g->n_nodes; i++) {
-        const er_node *n = &r->g->nodes[i];
+    const er_graph *g = er_session_graph(r->s);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
         int64_t m;
         if (!node_macs(r->s, n, &m)) continue;
         if (m < 0) {
@@ -161,7 +177,8 @@ static void count_macs(report *r)
             continue;
         }
         r->macs += m;
-        find_op(r, n)->macs += m;
+        op_stat *o = find_op(r, n);
+        if (o) o->macs += m;
     }
 }
 
@@ -180,7 +197,6 @@ static int plan(report *r, cli_common *c)
     int rc = cli_check_dims_used("inspect", c->dims, c->n_dims);
     er_msg msg;
     msg.text[0] = 0;
-    c->opts.n_threads = 1;
     if (rc == CLI_OK && !r->plan_error[0] && er_session_create(r->model, &c->opts, &r->s, &msg) != ER_OK)
         snprintf(r->plan_error, sizeof r->plan_error, "%s", msg.text);
     for (int k = 0; rc == CLI_OK && !r->plan_error[0] && k < n_in; k++) {
@@ -205,7 +221,7 @@ static int plan(report *r, cli_common *c)
 static const er_tensor *planned_value(const report *r, const char *name)
 {
     if (!r->planned) return NULL;
-    return er_session_value(r->s, er_graph_find_value(r->g, name));
+    return er_session_value(r->s, er_graph_find_value(er_session_graph(r->s), name));
 }
 
 static void print_values_text(const report *r, bool inputs)
@@ -264,8 +280,8 @@ static void print_text(const report *r)
         if (o->macs) printf("  %14lld MACs", (long long)o->macs);
         printf("%s\n", o->supported ? "" : "  (unsupported)");
     }
-    printf("\nparameters  %lld in %d tensors, %s\n", (long long)r->param_count, r->n_params_tensors,
-           cli_bytes_str((double)r->param_bytes, b1, sizeof b1));
+    printf("\nparameters  %lld in %d tensors (%d in Constant nodes), %s\n", (long long)r->param_count,
+           r->n_params_tensors, r->n_constant_tensors, cli_bytes_str((double)r->param_bytes, b1, sizeof b1));
     for (int k = 0; k < r->n_dtypes; k++)
         printf("  %-9s %14lld  %10s  %d tensors\n", er_dtype_name(r->dtypes[k].dtype), (long long)r->dtypes[k].elements,
                cli_bytes_str((double)r->dtypes[k].bytes, b1, sizeof b1), r->dtypes[k].tensors);
@@ -331,8 +347,9 @@ static void print_json(const report *r)
         cli_json_str(stdout, r->ops[i].op_type);
         first = 0;
     }
-    printf("], \"parameters\": {\"count\": %lld, \"tensors\": %d, \"bytes\": %zu, \"by_dtype\": {",
-           (long long)r->param_count, r->n_params_tensors, r->param_bytes);
+    printf("], \"parameters\": {\"count\": %lld, \"tensors\": %d, \"constant_node_tensors\": %d, \"bytes\": %zu, "
+           "\"by_dtype\": {",
+           (long long)r->param_count, r->n_params_tensors, r->n_constant_tensors, r->param_bytes);
     for (int k = 0; k < r->n_dtypes; k++)
         printf("%s\"%s\": {\"count\": %lld, \"tensors\": %d, \"bytes\": %zu}", k ? ", " : "",
                er_dtype_name(r->dtypes[k].dtype), (long long)r->dtypes[k].elements, r->dtypes[k].tensors,

@@ -13,6 +13,10 @@ static void usage(FILE *f)
             "  run MODEL         run a model on .npy inputs and write .npy outputs\n"
             "  bench MODEL       measure load time, latency, throughput and peak memory\n"
             "  ocr IMAGE         read text in an image (PP-OCR models)\n"
+            "  classify MODEL IMAGE   top classes of an image\n"
+            "  detect MODEL IMAGE     objects in an image (YOLO-family models)\n"
+            "  sentiment MODEL TEXT   classify text (BERT-family models)\n"
+            "  quantize IN OUT   INT8 post-training quantization into a QDQ ONNX model\n"
             "\n"
             "Options:\n"
             "  -h, --help        show this help (also after a command)\n"
@@ -41,6 +45,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "ocr") == 0) return cmd_ocr(argc - 1, argv + 1);
+    if (strcmp(cmd, "classify") == 0) return cmd_classify(argc - 1, argv + 1);
+    if (strcmp(cmd, "detect") == 0) return cmd_detect(argc - 1, argv + 1);
+    if (strcmp(cmd, "sentiment") == 0) return cmd_sentiment(argc - 1, argv + 1);
+    if (strcmp(cmd, "quantize") == 0) return cmd_quantize(argc - 1, argv + 1);
     if (cmd[0] == '-') return cli_usage(NULL, "unknown option '%s'", cmd);
     return cli_usage(NULL, "unknown command '%s'", cmd);
 }

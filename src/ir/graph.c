@@ -87,6 +87,8 @@ static int hash_insert(er_graph *g, int id)
 static int hash_grow(er_graph *g)
 {
     int cap = g->hash_cap ? g->hash_cap * 2 : 256;
+    while (cap < 2 * g->n_values) cap *= 2;
+    while (cap < 2 * g->n_values) cap *= 2; /* a clone inserts all its values at once */
     int *h = malloc((size_t)cap * sizeof *h);
     if (!h) return -1;
     free(g->hash);
