@@ -392,6 +392,22 @@ static er_status plan_arena(er_session *s)
     return ER_OK;
 }
 
+/* A Constant node's tensor already lives in the model (usually the mapped file): point at
+ * it instead of folding a copy, so models that keep their weights in Constant nodes (e.g.
+ * Paddle exports) hold one copy of them. */
+static bool alias_constant(er_session *s, const er_node *n)
+{
+    if (strcmp(n->op_type, "Constant") != 0 || n->domain[0] || n->n_out != 1 || n->out[0] < 0) return false;
+    const er_attr *a = er_node_attr(n, "value");
+    if (!a || a->type != ER_ATTR_TENSOR || !a->t || !a->t->data || !er_dtype_valid(a->t->dtype)) return false;
+    int v = n->out[0];
+    er_tensor_set_shape(&s->t[v], a->t->dtype, a->t->dims, a->t->ndim);
+    s->t[v].data = (void *)a->t->data;
+    s->kind[v] = VK_CONST;
+    s->shape_known[v] = true;
+    return true;
+}
+
 static er_status plan(er_session *s)
 {
     const er_graph *g = s->g;
@@ -434,6 +450,7 @@ static er_status plan(er_session *s)
         }
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0) s->kind[n->out[k]] = VK_ACT;
+        if (alias_constant(s, n)) continue;
         if (known) {
             node_io(s, n, b.in, b.out);
             fill_spare_outputs(&b, n);
