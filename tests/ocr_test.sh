@@ -10,9 +10,12 @@
 # Boxes the detector split from one text row (same "row" in the JSON) are joined in order.
 #   exact      fraction of images whose lines all read back exactly (whitespace ignored)
 #   char acc   1 - (sum of edit distances) / (sum of reference lengths), whitespace ignored
-# Fails when char acc < CHAR_MIN or exact < EXACT_MIN.
+# Fails when char acc < CHAR_MIN or exact < EXACT_MIN. Measured on the default 50-image set
+# (seed 7): exact 0.94 (47/50; misses are model misreads such as 4000 -> 4oo0, and a row split
+# in two overlapping boxes), char acc 0.998, strict exact with spaces 0.42; edgerun and ONNX
+# Runtime give identical text. The bars leave room for 2 more misses.
 set -u
-CHAR_MIN=${OCR_CHAR_MIN:-0.95}
+CHAR_MIN=${OCR_CHAR_MIN:-0.98}
 EXACT_MIN=${OCR_EXACT_MIN:-0.90}
 
 BUILD_DIR=${1:?usage: tests/ocr_test.sh BUILD_DIR [--count N] [--models DIR]}
@@ -109,9 +112,9 @@ char_acc = 1 - dist / max(total, 1)
 exact = passed / max(n, 1)
 print("ocr: exact %.3f (whitespace ignored), exact with spaces %.3f, char accuracy %.4f over %d images"
       % (exact, strict / max(n, 1), char_acc, n))
-print("ocr: %d passed, %d failed" % (passed, failed + prior_fails))
 ok = char_acc >= char_min and exact >= exact_min and prior_fails == 0
 if not ok:
     print("ocr: FAILED (need char accuracy >= %.2f, exact >= %.2f, error checks passing)" % (char_min, exact_min))
+print("ocr: %d passed, %d failed" % (passed, failed + prior_fails))
 sys.exit(0 if ok else 1)
 EOF
