@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "backend/cpu/op.h"
 #include "passes/passes.h"
@@ -408,6 +410,29 @@ static bool alias_constant(er_session *s, const er_node *n)
     return true;
 }
 
+/* Drops the pages wholly inside [p, p+n) when they belong to a read-only file mapping of the
+ * model. Used once a kernel has packed a constant into its own layout: the original bytes
+ * are no longer needed resident. Safe even if something reads them later: clean file pages
+ * fault back in from the page cache. */
+static void drop_file_pages(const er_session *s, const void *p, size_t n)
+{
+    const er_model *m = s->model;
+    const er_mapped *ranges[1 + 64];
+    int nr = 0;
+    if (m->file.data) ranges[nr++] = &m->file;
+    for (int i = 0; i < m->graph->n_maps && nr < (int)ER_ARRAY_LEN(ranges); i++) ranges[nr++] = &m->graph->maps[i];
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    for (int i = 0; i < nr; i++) {
+        uintptr_t lo = (uintptr_t)ranges[i]->data, hi = lo + ranges[i]->size;
+        if (a < lo || b > hi) continue;
+        long pg = sysconf(_SC_PAGESIZE);
+        if (pg <= 0) return;
+        uintptr_t x = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1), y = b & ~((uintptr_t)pg - 1);
+        if (y > x) madvise((void *)x, y - x, MADV_DONTNEED);
+        return;
+    }
+}
+
 static er_status plan(er_session *s)
 {
     const er_graph *g = s->g;
@@ -494,6 +519,10 @@ static er_status plan(er_session *s)
             node_io(s, n, b.in, b.out);
             fill_spare_outputs(&b, n);
             st = prepare_kernel(s, sp->op, n, sp->opset, b.in, b.out, &sp->state);
+            if (st != ER_OK || !sp->state) continue;
+            for (int k = 0; k < n->n_in; k++)
+                if (b.in[k] && s->kind[n->in[k]] == VK_CONST && b.in[k]->data)
+                    drop_file_pages(s, b.in[k]->data, er_tensor_nbytes(b.in[k]));
         }
         io_buf_free(&b);
         if (st != ER_OK) return st;
