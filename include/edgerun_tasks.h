@@ -114,7 +114,8 @@ typedef struct er_labels {
 er_status er_labels_load(const char *path, er_labels *labels, er_msg *msg);
 void er_labels_free(er_labels *labels);
 
-/* Classification: softmax over the model's single [1, C] (or [C], [1, C, 1, 1]) output. */
+/* Classification: softmax over the model's first output, [1, C] (or [C], [1, C, 1, 1]);
+ * an output that already is a distribution (non-negative, summing to 1) is used as it is. */
 typedef struct er_classifier er_classifier;
 
 typedef struct er_class_score {

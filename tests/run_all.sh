@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, step by step (normally started by `bash tools/setup.sh test`):
-#   Release: build, ctest, ONNX node conformance, CLI tests, model parity with ONNX Runtime;
-#   ASan+UBSan (RelWithDebInfo): build, ctest, conformance, CLI tests.
+#   Release: build, ctest, ONNX node conformance, CLI tests, OCR end-to-end, model parity
+#   with ONNX Runtime; ASan+UBSan (RelWithDebInfo): build, ctest, conformance, CLI, OCR (5 images).
 # Each step prints a section with its time; a step whose test files do not exist yet is
 # skipped with a message. The last line is exactly "all: N passed, M failed" (N/M count
 # steps); the exit status is 1 when any step failed.
@@ -54,8 +54,9 @@ build() {
     return "${PIPESTATUS[0]}"
 }
 
+# A hung test fails after $2 seconds instead of stalling the suite.
 run_ctest() {
-    ctest --test-dir "$1" --output-on-failure -j "$JOBS" --no-tests=error
+    ctest --test-dir "$1" --output-on-failure -j "$JOBS" --no-tests=error --timeout "$2"
 }
 
 # ONNX's node test cases, regenerated only when the generator changed.
@@ -77,12 +78,19 @@ conformance() {
     [ -x "$bin" ] || { skip "$bin is not built (tests/tool_conformance.c does not exist yet)"; return; }
     [ -f "$EXPECT_FAIL" ] || { skip "$EXPECT_FAIL does not exist yet"; return; }
     gen_node_tests || return 1
-    "$bin" "$NODE_TESTS/node" --expect-fail "$EXPECT_FAIL"
+    timeout "$2" "$bin" "$NODE_TESTS/node" --expect-fail "$EXPECT_FAIL"
 }
 
 cli_tests() {
     [ -f tests/cli_test.sh ] || { skip "tests/cli_test.sh does not exist yet"; return; }
-    bash tests/cli_test.sh "$1/edgerun"
+    timeout "$2" bash tests/cli_test.sh "$1/edgerun"
+}
+
+ocr_tests() {
+    [ -f tests/ocr_test.sh ] || { skip "tests/ocr_test.sh does not exist yet"; return; }
+    local dir=$1 limit=$2
+    shift 2
+    timeout "$limit" bash tests/ocr_test.sh "$dir" "$@"
 }
 
 with_sanitizer_options() {
@@ -92,19 +100,21 @@ with_sanitizer_options() {
 step "release: build" build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
 release_ok=$((failed == 0))
 if [ $release_ok -eq 1 ]; then
-    step "release: ctest" run_ctest "$BUILD_DIR"
-    step "release: conformance" conformance "$BUILD_DIR"
-    step "release: cli" cli_tests "$BUILD_DIR"
-    step "release: parity vs ORT" bash tests/parity.sh "$BUILD_DIR/edgerun"
+    step "release: ctest" run_ctest "$BUILD_DIR" 300
+    step "release: conformance" conformance "$BUILD_DIR" 600
+    step "release: cli" cli_tests "$BUILD_DIR" 300
+    step "release: ocr end-to-end" ocr_tests "$BUILD_DIR" 600
+    step "release: parity vs ORT" timeout 900 bash tests/parity.sh "$BUILD_DIR/edgerun"
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     before=$failed
     step "asan: build" build "$ASAN_BUILD_DIR" -DEDGERUN_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
     if [ "$failed" -eq "$before" ]; then
-        step "asan: ctest" with_sanitizer_options run_ctest "$ASAN_BUILD_DIR"
-        step "asan: conformance" with_sanitizer_options conformance "$ASAN_BUILD_DIR"
-        step "asan: cli" with_sanitizer_options cli_tests "$ASAN_BUILD_DIR"
+        step "asan: ctest" with_sanitizer_options run_ctest "$ASAN_BUILD_DIR" 600
+        step "asan: conformance" with_sanitizer_options conformance "$ASAN_BUILD_DIR" 900
+        step "asan: cli" with_sanitizer_options cli_tests "$ASAN_BUILD_DIR" 600
+        step "asan: ocr end-to-end" with_sanitizer_options ocr_tests "$ASAN_BUILD_DIR" 600 --count 5
     fi
 fi
 

@@ -109,7 +109,7 @@ def _deq_q4_k(b):
     m[:, 4:] = (s[:, 8:12] >> 4) | ((s[:, 4:8] >> 6) << 4)
     qs = b[:, 16:].reshape(-1, 4, 32)
     q = np.stack([qs & 15, qs >> 4], axis=2).reshape(-1, 8, 32).astype(np.float32)
-    return (d[:, :, None] * sc[:, :, None] * q - dmin[:, :, None] * m[:, :, None]).reshape(-1)
+    return (d[:, :, None] * sc[:, :, None] * q - dmin[:, :, None] * m[:, :, None]).reshape(-1).astype(np.float32)
 
 
 def _deq_q6_k(b):
@@ -233,7 +233,8 @@ def main():
         if a.compare:
             got = np.fromfile(a.compare, np.float32).reshape(ref.shape)
             diff = float(np.abs(got - ref).max())
-            print("logits max abs diff %.3g (tol %g, logit range %.2f..%.2f)" % (diff, a.tol, ref.min(), ref.max()))
+            print("logits max abs diff %.3g, mean %.3g (tol %g, logit range %.2f..%.2f)" % (
+                diff, float(np.abs(got - ref).mean()), a.tol, ref.min(), ref.max()))
             ok &= diff <= a.tol
         if a.greedy:
             seq = list(toks)

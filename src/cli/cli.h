@@ -20,6 +20,8 @@ int cmd_classify(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_sentiment(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_quantize_llm(int argc, char **argv);
 
 /* "edgerun: <message>" on stderr; returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "  detect MODEL IMAGE     objects in an image (YOLO-family models)\n"
             "  sentiment MODEL TEXT   classify text (BERT-family models)\n"
             "  quantize IN OUT   INT8 post-training quantization into a QDQ ONNX model\n"
+            "  generate MODEL    generate text with a GGUF language model\n"
+            "  quantize-llm IN OUT  requantize a GGUF language model (q8_0, q4_0, q4_k)\n"
             "\n"
             "Options:\n"
             "  -h, --help        show this help (also after a command)\n"
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "detect") == 0) return cmd_detect(argc - 1, argv + 1);
     if (strcmp(cmd, "sentiment") == 0) return cmd_sentiment(argc - 1, argv + 1);
     if (strcmp(cmd, "quantize") == 0) return cmd_quantize(argc - 1, argv + 1);
+    if (strcmp(cmd, "generate") == 0) return cmd_generate(argc - 1, argv + 1);
+    if (strcmp(cmd, "quantize-llm") == 0) return cmd_quantize_llm(argc - 1, argv + 1);
     if (cmd[0] == '-') return cli_usage(NULL, "unknown option '%s'", cmd);
     return cli_usage(NULL, "unknown command '%s'", cmd);
 }

@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "passes/passes.h"
+#include "quant/qdq_fuse.h"
 
 bool er_value_is_graph_output(const er_graph *g, int v)
 {
@@ -36,8 +37,11 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
         int r;
         if ((r = er_pass_eliminate_identity(g)) < 0) goto nomem;
         st.identities_removed = r;
+        er_pass_fuse_qdq(g);
         if ((r = er_pass_fold_batchnorm(g)) < 0) goto nomem;
         st.bn_folded = r;
+        if ((r = er_pass_fuse_conv(g)) < 0) goto nomem;
+        st.fused = r;
         if ((r = er_pass_dead_code(g)) < 0) goto nomem;
         st.dead_removed = r;
     }

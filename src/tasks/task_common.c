@@ -355,8 +355,9 @@ er_status er_task_net_open(er_task_net *net, const char *path, int n_threads, er
 {
     memset(net, 0, sizeof(*net));
     er_msg m = {{0}};
-    er_status st = er_model_load_file(path, &net->model, &m);
-    if (st == ER_OK && er_model_num_inputs(net->model) < 1) {
+    er_status st = er_model_load_file(path, &net->model, msg);
+    if (st != ER_OK) return st; /* the loader's message names the file */
+    if (er_model_num_inputs(net->model) < 1) {
         snprintf(m.text, sizeof(m.text), "model has no inputs");
         st = ER_ERR_FORMAT;
     }

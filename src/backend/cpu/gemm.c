@@ -159,7 +159,7 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
             }
         }
         if (j->ep)
-            er_gemm_epilogue_apply(j->ep, j->C, j->ldc, mp0 * MR, ER_MIN(j->M, mp1 * MR), nc0 * NR,
+            er_gemm_epilogue_for(k->isa)(j->ep, j->C, j->ldc, mp0 * MR, ER_MIN(j->M, mp1 * MR), nc0 * NR,
                                    ER_MIN(j->N, nc1 * NR));
     }
 }

@@ -88,6 +88,14 @@ void er_gemm_epilogue_apply(const er_gemm_epilogue *ep, float *C, int ldc, int m
 
 float er_act_apply(er_act act, float x, float alpha, float beta);
 
+/* Vectorized epilogue builds (epilogue*.c); er_sgemm uses the one matching its kernel. */
+typedef void (*er_gemm_epilogue_fn)(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1,
+                                    int n0, int n1);
+er_gemm_epilogue_fn er_gemm_epilogue_for(er_isa isa);
+void er_gemm_epilogue_ref(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1);
+void er_gemm_epilogue_avx2(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1);
+void er_gemm_epilogue_avx512(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1);
+
 /* Portable reference micro-kernel and per-ISA ones (only call those the CPU supports). */
 void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr,
                           int nr, bool accumulate);

@@ -83,6 +83,9 @@ extern const er_op er_ops_reduce[];
 extern const er_op er_ops_nn[];
 extern const er_op er_ops_tensor[];
 extern const er_op er_ops_misc[];
+extern const er_op er_ops_quant[];
+/* Reference versions of the fused ops the passes create (domain "edgerun"), fused_ref.c. */
+extern const er_op er_ops_fused_ref[];
 /* Optimized (SIMD, threaded, prepacked) implementations, src/backend/cpu/ *.c. */
 extern const er_op er_ops_fast[];
 

@@ -5,7 +5,7 @@
 #include "core/cpu.h"
 
 static const er_op *const families[] = {
-    er_ops_elementwise, er_ops_reduce, er_ops_nn, er_ops_tensor, er_ops_misc,
+    er_ops_elementwise, er_ops_reduce, er_ops_nn, er_ops_tensor, er_ops_misc, er_ops_fused_ref, er_ops_quant,
 };
 
 static bool domain_match(const char *a, const char *b)

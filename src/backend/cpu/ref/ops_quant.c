@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/cpu/qgemm_conv.h"
 #include "backend/cpu/ref/nn.h"
 
 /* ---- element access and rounding ---- */
@@ -124,6 +125,18 @@ static er_status qdq_geometry(er_kctx *ctx, er_tensor **in, int n_in, er_dtype z
     return qp_read(ctx, s, opt_in(in, n_in, 2), zp_want, len, what, &g->q);
 }
 
+/* The common per-tensor float → 8-bit case, in float as ONNX Runtime computes it. */
+static void quantize_f32_q8(const float *x, int64_t n, float scale, int32_t zp, bool is_signed, void *y)
+{
+    const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float v = nearbyintf(x[i] / scale) + (float)zp;
+        v = v < lo ? lo : v > hi ? hi : v;
+        if (is_signed) ((int8_t *)y)[i] = (int8_t)v;
+        else ((uint8_t *)y)[i] = (uint8_t)v;
+    }
+}
+
 static er_status quantize_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     (void)n_out;
@@ -153,6 +166,10 @@ static er_status quantize_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     if (st != ER_OK) return st;
     const er_tensor *x = in[0];
     int64_t n = er_tensor_numel(x);
+    if (g.q.n == 1 && x->dtype == ER_F32 && is_q8(out[0]->dtype)) {
+        quantize_f32_q8(x->data, n, g.q.scale[0], qp_zp(&g.q, 0), out[0]->dtype == ER_I8, out[0]->data);
+        return ER_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         int64_t c = (i / g.inner) % g.q.n;
         float v = x->dtype == ER_F32 ? ((const float *)x->data)[i] : (float)((const int32_t *)x->data)[i];
@@ -186,6 +203,13 @@ static er_status dequantize_run(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
     const er_tensor *x = in[0];
     float *y = out[0]->data;
     int64_t n = er_tensor_numel(x);
+    if (g.q.n == 1 && x->dtype == ER_U8) {
+        const uint8_t *xv = x->data;
+        const float s = g.q.scale[0];
+        const int32_t z = qp_zp(&g.q, 0);
+        for (int64_t i = 0; i < n; i++) y[i] = (float)(xv[i] - z) * s;
+        return ER_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         int64_t c = (i / g.inner) % g.q.n;
         y[i] = (float)(qload(x->data, x->dtype, i) - qp_zp(&g.q, c)) * qp_scale(&g.q, c);
@@ -609,6 +633,7 @@ static er_status qlconv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **
     iconv_args a;
     qparam qx, qy;
     int64_t dims[ER_MAX_DIMS];
+    if (ctx->state) return er_qconv_run_packed(ctx, in, n_in, out, n_out);
     er_status st = qlconv_check(ctx, in, n_in, &a, &qx, &qy, dims);
     if (st != ER_OK) return st;
     a.acc = ctx->workspace;
@@ -692,7 +717,8 @@ const er_op er_ops_quant[] = {
     { .name = "MatMulInteger", .infer = matmulint_infer, .run = matmulint_run },
     { .name = "QLinearMatMul", .infer = qlmm_infer, .run = qlmm_run },
     { .name = "ConvInteger", .infer = convint_infer, .run = convint_run },
-    { .name = "QLinearConv", .infer = qlconv_infer, .run = qlconv_run },
+    { .name = "QLinearConv", .infer = qlconv_infer, .run = qlconv_run, .prepare = er_qconv_prepare,
+      .release = er_qconv_release },
     { .name = "QLinearAdd", .domain = "com.microsoft", .infer = qladd_infer, .run = qladd_run },
     { .name = NULL },
 };

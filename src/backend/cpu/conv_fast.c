@@ -1,0 +1,234 @@
+/* Conv and edgerun.FusedConv on the packed SGEMM.
+ *
+ * Per image and group, Y[M × OH·OW] = W[M × C·KH·KW] · im2col(X). W is packed into micro-kernel
+ * panels once, at planning; the im2col matrix is never built: the B-panel callback gathers
+ * input pixels straight into the panel layout. A 1×1 stride-1 unpadded conv reads X as a
+ * plain [C × H·W] matrix. Depthwise convs (one input and output channel per group) use the
+ * direct plane kernel. Bias, residual and activation are applied by the GEMM epilogue while
+ * the output tile is hot. 3-D convs and non-constant weights run the reference kernel. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/fast.h"
+#include "backend/cpu/ref/nn.h"
+
+typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE } conv_kind;
+
+typedef struct conv_state {
+    conv_kind kind;
+    const er_sgemm_kernel *k;
+    er_dw_plane_fn dw;
+    er_dw_geom geom;
+    int group, cg_in, cg_out, kdim;     /* kdim = cg_in·KH·KW, the GEMM's K */
+    size_t a_floats;                    /* packed floats per group */
+    float *packed;                      /* group × a_floats; NULL for depthwise */
+    const float *weights;               /* depthwise: the constant W */
+} conv_state;
+
+/* Reads a 1-D or 2-D window into the plane geometry; false for 3-D convs. */
+static bool plane_geom(const er_nn_window *w, er_dw_geom *g)
+{
+    if (w->nsp > 2) return false;
+    *g = (er_dw_geom){
+        (int)w->in[1], (int)w->in[2], (int)w->out[1], (int)w->out[2], (int)w->k[1], (int)w->k[2],
+        (int)w->stride[1], (int)w->stride[2], (int)w->pad0[1], (int)w->pad0[2], (int)w->dil[1],
+        (int)w->dil[2],
+    };
+    return true;
+}
+
+static size_t conv_ws_bytes(er_kctx *ctx, const er_tensor *y)
+{
+    const er_sgemm_kernel *k = er_sgemm_kernel_select();
+    int64_t n = er_tensor_numel(y) / (y->dims[0] * y->dims[1]);
+    return sizeof(float) * er_sgemm_workspace_floats(k, (int)n, er_threadpool_size(ctx->pool));
+}
+
+er_status er_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    er_status st = er_nn_conv_infer(ctx, in, n_in, out, n_out);
+    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, out[0]);
+    return st;
+}
+
+er_status er_fused_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    er_status st = er_fused_conv_infer(ctx, in, n_in, out, n_out);
+    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, out[0]);
+    return st;
+}
+
+void er_conv_fast_release(void *state)
+{
+    conv_state *s = state;
+    if (!s) return;
+    er_aligned_free(s->packed);
+    free(s);
+}
+
+er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                               void **state)
+{
+    (void)n_in;
+    (void)n_out;
+    const er_tensor *x = in[0], *w = in[1];
+    if (!w->data) return ER_OK;
+    er_nn_window win;
+    er_status st = er_nn_window_forward(ctx, x->dims + 2, w->dims + 2, x->ndim - 2, false, &win);
+    if (st != ER_OK) return st;
+    conv_state *s = calloc(1, sizeof *s);
+    if (!s) return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
+    if (!plane_geom(&win, &s->geom)) {
+        free(s);
+        return ER_OK;
+    }
+    s->group = (int)er_attr_int(ctx->node, "group", 1);
+    s->cg_in = (int)(x->dims[1] / s->group);
+    s->cg_out = (int)(out[0]->dims[1] / s->group);
+    s->kdim = (int)(er_tensor_numel(w) / w->dims[0]);
+    s->k = er_sgemm_kernel_select();
+    const er_dw_geom *g = &s->geom;
+    if (s->cg_in == 1 && s->cg_out == 1) {
+        s->kind = CONV_DEPTHWISE;
+        s->dw = er_dw_plane_select();
+        s->weights = w->data;
+        *state = s;
+        return ER_OK;
+    }
+    s->kind = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
+                      g->oh == g->ih && g->ow == g->iw
+                  ? CONV_1X1
+                  : CONV_GEMM;
+    s->a_floats = er_sgemm_packed_a_floats(s->k, s->cg_out, s->kdim);
+    s->packed = er_aligned_alloc(sizeof(float) * s->a_floats * (size_t)s->group);
+    if (!s->packed) {
+        free(s);
+        return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing the weights");
+    }
+    const float *wd = w->data;
+    for (int gi = 0; gi < s->group; gi++)
+        er_sgemm_pack_a(s->k, wd + (size_t)gi * s->cg_out * s->kdim, s->kdim, false, s->cg_out,
+                        s->kdim, s->packed + (size_t)gi * s->a_floats);
+    *state = s;
+    return ER_OK;
+}
+
+/* The im2col view of one image's group of channels. */
+typedef struct im2col_src {
+    const float *x;
+    const er_dw_geom *g;
+} im2col_src;
+
+/* One row of a B panel: kernel tap (c, kh, kw) over output pixels [n0, n0+nr). */
+static void gather_row(const im2col_src *src, int kidx, int n0, int nr, float *d)
+{
+    const er_dw_geom *g = src->g;
+    int kvol = g->kh * g->kw, c = kidx / kvol, r = kidx % kvol, kh = r / g->kw, kw = r % g->kw;
+    const float *xp = src->x + (size_t)c * g->ih * g->iw;
+    int oh = n0 / g->ow, ow = n0 % g->ow;
+    for (int j = 0; j < nr; oh++, ow = 0) {
+        int run = ER_MIN(nr - j, g->ow - ow);
+        int ih = oh * g->sh - g->ph + kh * g->dh;
+        float *dj = d + j;
+        j += run;
+        if (ih < 0 || ih >= g->ih) {
+            memset(dj, 0, sizeof(float) * (size_t)run);
+            continue;
+        }
+        const float *row = xp + (size_t)ih * g->iw;
+        int iw0 = ow * g->sw - g->pw + kw * g->dw;
+        if (g->sw == 1) {
+            int lo = ER_MAX(0, -iw0), hi = ER_MIN(run, g->iw - iw0);
+            if (hi < lo) hi = lo = ER_MIN(lo, run);
+            for (int t = 0; t < lo; t++) dj[t] = 0;
+            memcpy(dj + lo, row + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
+            for (int t = hi; t < run; t++) dj[t] = 0;
+        } else {
+            for (int t = 0; t < run; t++) {
+                int iw = iw0 + t * g->sw;
+                dj[t] = iw >= 0 && iw < g->iw ? row[iw] : 0.0f;
+            }
+        }
+    }
+}
+
+static void pack_im2col(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
+{
+    const im2col_src *src = ctx;
+    for (int kk = 0; kk < kc; kk++) {
+        float *d = dst + (size_t)kk * NR;
+        gather_row(src, k0 + kk, n0, nr, d);
+        for (int j = nr; j < NR; j++) d[j] = 0;
+    }
+}
+
+typedef struct dw_job {
+    const conv_state *s;
+    const float *x, *bias, *res;
+    float *y;
+    int channels;
+    er_act act;
+    float alpha, beta;
+} dw_job;
+
+static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const dw_job *j = ctx;
+    const er_dw_geom *g = &j->s->geom;
+    size_t in_plane = (size_t)g->ih * g->iw, out_plane = (size_t)g->oh * g->ow;
+    int kvol = g->kh * g->kw;
+    for (int64_t p = begin; p < end; p++) {
+        int c = (int)(p % j->channels);
+        float *y = j->y + (size_t)p * out_plane;
+        j->s->dw(g, j->x + (size_t)p * in_plane, j->s->weights + (size_t)c * kvol,
+                 j->bias ? j->bias[c] : 0.0f, y);
+        if (j->act != ER_ACT_NONE || j->res)
+            er_act_residual_apply(j->act, j->alpha, j->beta, y,
+                                  j->res ? j->res + (size_t)p * out_plane : NULL, (int64_t)out_plane);
+    }
+}
+
+static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, bool fused)
+{
+    const conv_state *s = ctx->state;
+    const er_tensor *x = in[0], *b = n_in > 2 ? in[2] : NULL, *z = fused && n_in > 3 ? in[3] : NULL;
+    er_act act = ER_ACT_NONE;
+    float alpha = 0, beta = 0;
+    if (fused) {
+        er_status st = er_fused_act(ctx, &act, &alpha, &beta);
+        if (st != ER_OK) return st;
+    }
+    float *y = out[0]->data;
+    const float *bias = b ? b->data : NULL, *res = z ? z->data : NULL;
+    const er_dw_geom *g = &s->geom;
+    int batch = (int)x->dims[0];
+    if (s->kind == CONV_DEPTHWISE) {
+        dw_job j = { s, x->data, bias, res, y, (int)out[0]->dims[1], act, alpha, beta };
+        er_parallel_for(ctx->pool, (int64_t)batch * j.channels, 1, dw_planes, &j);
+        return ER_OK;
+    }
+    size_t in_plane = (size_t)g->ih * g->iw, n = (size_t)g->oh * g->ow;
+    for (int bi = 0; bi < batch; bi++)
+        for (int gi = 0; gi < s->group; gi++) {
+            const float *xg = (const float *)x->data + ((size_t)bi * s->group + gi) * s->cg_in * in_plane;
+            size_t yoff = ((size_t)bi * s->group + gi) * s->cg_out * n;
+            er_dense_b dense = { xg, (int)in_plane, false };
+            im2col_src src = { xg, g };
+            er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_b_dense, &dense }
+                                                  : (er_sgemm_b){ pack_im2col, &src };
+            er_gemm_epilogue ep = { bias ? bias + (size_t)gi * s->cg_out : NULL, NULL,
+                                    res ? res + yoff : NULL, (int)n, act, alpha, beta };
+            er_sgemm(ctx->pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,
+                     &bsrc, y + yoff, (int)n, &ep, ctx->workspace);
+        }
+    return ER_OK;
+}
+
+er_status er_conv_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    bool fused = strcmp(ctx->node->op_type, "Conv") != 0;
+    if (!ctx->state)
+        return fused ? er_fused_conv_run_ref(ctx, in, n_in, out, n_out) : er_nn_conv_run(ctx, in, n_in, out, n_out);
+    return conv_run(ctx, in, n_in, out, fused);
+}

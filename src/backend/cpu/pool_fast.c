@@ -1,0 +1,44 @@
+/* MaxPool on float32 2-D (and 1-D) inputs without the Indices output: planes in parallel,
+ * each by the vectorized plane kernel. Other cases run the reference kernel. */
+#include "backend/cpu/pool_impl.h"
+#include "backend/cpu/ref/nn.h"
+
+static void maxpool_plane_ref(const er_dw_geom *g, const float *x, float *y)
+{
+    maxpool_plane_impl(g, x, y);
+}
+
+typedef struct pool_job {
+    er_dw_geom g;
+    const float *x;
+    float *y;
+    er_maxpool_plane_fn fn;
+} pool_job;
+
+static void pool_planes(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const pool_job *j = ctx;
+    size_t in_plane = (size_t)j->g.ih * j->g.iw, out_plane = (size_t)j->g.oh * j->g.ow;
+    for (int64_t p = begin; p < end; p++) j->fn(&j->g, j->x + (size_t)p * in_plane, j->y + (size_t)p * out_plane);
+}
+
+er_status er_maxpool_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    const er_tensor *x = in[0];
+    bool indices = n_out > 1 && out[1]->data;
+    int nk = 0;
+    const int64_t *k = er_attr_ints(ctx->node, "kernel_shape", &nk);
+    if (indices || x->dtype != ER_F32 || x->ndim < 3 || x->ndim > 4 || !k || nk != x->ndim - 2)
+        return er_nn_maxpool_run(ctx, in, n_in, out, n_out);
+    er_nn_window w;
+    er_status st = er_nn_window_forward(ctx, x->dims + 2, k, nk, er_attr_int(ctx->node, "ceil_mode", 0) != 0, &w);
+    if (st != ER_OK) return st;
+    pool_job j = {
+        { (int)w.in[1], (int)w.in[2], (int)w.out[1], (int)w.out[2], (int)w.k[1], (int)w.k[2], (int)w.stride[1],
+          (int)w.stride[2], (int)w.pad0[1], (int)w.pad0[2], (int)w.dil[1], (int)w.dil[2] },
+        x->data, out[0]->data, er_cpu_isa() == ER_ISA_AVX512 ? er_maxpool_plane_avx512 : maxpool_plane_ref,
+    };
+    er_parallel_for(ctx->pool, x->dims[0] * x->dims[1], 1, pool_planes, &j);
+    return ER_OK;
+}

@@ -1,0 +1,61 @@
+/* Portable int8 GEMM (the oracle of the SIMD kernels) and packing. */
+#include <math.h>
+#include <string.h>
+
+#include "backend/cpu/qgemm.h"
+#include "core/cpu.h"
+
+static inline void store_q(const er_qgemm_out *o, int64_t m, int64_t n, int32_t acc)
+{
+    float v = nearbyintf((float)(acc + o->bias[m]) * o->mult[m]) + (float)o->zp;
+    float lo = o->is_signed ? -128.0f : 0.0f, hi = o->is_signed ? 127.0f : 255.0f;
+    v = v < lo ? lo : v > hi ? hi : v;
+    if (o->is_signed) ((int8_t *)o->y)[m * o->ldy + n] = (int8_t)v;
+    else ((uint8_t *)o->y)[m * o->ldy + n] = (uint8_t)v;
+}
+
+void er_qgemm_u8s8_ref(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                       int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    for (int64_t m = m0; m < m1; m++)
+        for (int64_t n = n0; n < n1; n++) {
+            int32_t acc = 0;
+            for (int64_t g = 0; g < k4; g++) {
+                int32_t word = w[m * k4 + g];
+                const uint8_t *xv = x + (g * np + n) * 4;
+                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+            }
+            store_q(o, m, n, acc);
+        }
+}
+
+void er_qgemm_pack_x(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst)
+{
+    int64_t k4 = (k + 3) / 4, np = (n + 15) / 16 * 16;
+    for (int64_t g = 0; g < k4; g++) {
+        uint8_t *d = dst + g * np * 4;
+        for (int j = 0; j < 4; j++) {
+            int64_t kk = 4 * g + j;
+            if (kk >= k) {
+                for (int64_t c = 0; c < np; c++) d[c * 4 + j] = pad;
+                continue;
+            }
+            const uint8_t *row = x + kk * ldx;
+            for (int64_t c = 0; c < n; c++) d[c * 4 + j] = row[c];
+            for (int64_t c = n; c < np; c++) d[c * 4 + j] = pad;
+        }
+    }
+}
+
+er_qgemm_fn er_qgemm_select(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_u8s8_avx512vnni;
+    return er_qgemm_u8s8_ref;
+}
+
+er_qgemm_pack_fn er_qgemm_pack_select(void)
+{
+    return er_cpu_isa() == ER_ISA_AVX512 ? er_qgemm_pack_x_avx512 : er_qgemm_pack_x;
+}

@@ -1,0 +1,43 @@
+/* Int8 GEMM with fused requantization: Y[m, n] = requant(sum_k W[m, k] * X[k, n]) for
+ * signed 8-bit weights and unsigned 8-bit activations (the u8 x s8 form of vpdpbusd).
+ *
+ * Layouts: K is padded to a multiple of 4 (k4 = K / 4 groups), padding weights are 0.
+ *   W packed [M][k4] as int32 words, each 4 consecutive int8 weights of one row;
+ *   X packed [k4][np][4] bytes: for group g and column n, the 4 values X[4g..4g+3, n];
+ *   np (columns in the packed X) is N rounded up to a multiple of 16.
+ * Requantization per row m: y = sat(round_even((acc + bias[m]) * mult[m]) + zp), in float,
+ * identical in every implementation so they agree bit for bit. bias[m] already holds the
+ * activation zero-point correction -x_zp * sum_k W[m, k]. */
+#ifndef ER_BACKEND_CPU_QGEMM_H
+#define ER_BACKEND_CPU_QGEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct er_qgemm_out {
+    const int32_t *bias;      /* [M] */
+    const float *mult;        /* [M] */
+    int32_t zp;
+    bool is_signed;           /* int8 output (else uint8) */
+    void *y;                  /* row m, column n at y[m * ldy + n] */
+    int64_t ldy;
+} er_qgemm_out;
+
+/* Rows [m0, m1) and columns [n0, n1) (n0 a multiple of 16). */
+void er_qgemm_u8s8_ref(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                       int64_t n0, int64_t n1, const er_qgemm_out *o);
+void er_qgemm_u8s8_avx512vnni(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0,
+                              int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o);
+
+typedef void (*er_qgemm_fn)(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                            int64_t n0, int64_t n1, const er_qgemm_out *o);
+/* The fastest kernel the CPU (and EDGERUN_ISA) allows. */
+er_qgemm_fn er_qgemm_select(void);
+
+/* Packs X [K][N] (row stride ldx bytes) into the layout above; pad rows/columns get pad. */
+void er_qgemm_pack_x(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst);
+void er_qgemm_pack_x_avx512(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst);
+typedef void (*er_qgemm_pack_fn)(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst);
+er_qgemm_pack_fn er_qgemm_pack_select(void);
+
+#endif

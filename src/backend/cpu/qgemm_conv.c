@@ -1,0 +1,181 @@
+/* Packed-weight QLinearConv (see qgemm_conv.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/qgemm.h"
+#include "backend/cpu/qgemm_conv.h"
+#include "backend/cpu/ref/nn.h"
+
+typedef struct qconv_state {
+    er_nn_window w;
+    int64_t group, mg, kg, k4, n, np, c_in, c_out;
+    bool x_signed;            /* int8 input: flipped to uint8 (x + 128) while packing */
+    uint8_t x_pad;            /* the input zero point in the uint8 domain */
+    int32_t *w32;             /* [group][mg][k4] */
+    int32_t *bias;            /* [c_out] */
+    float *mult;              /* [c_out] */
+    uint8_t *col;             /* [kg][n] im2col scratch */
+    uint8_t *xpack;           /* [k4][np][4] */
+    er_qgemm_fn gemm;
+    er_qgemm_pack_fn pack;
+} qconv_state;
+
+void er_qconv_release(void *state)
+{
+    qconv_state *s = state;
+    if (!s) return;
+    free(s->w32);
+    free(s->bias);
+    free(s->mult);
+    er_aligned_free(s->col);
+    er_aligned_free(s->xpack);
+    free(s);
+}
+
+static bool all_known(er_tensor **in, int n_in)
+{
+    for (int k = 1; k < n_in; k++)
+        if (k != 0 && k != 3 && in[k] && !in[k]->data) return false;
+    return in[3] && in[3]->data;
+}
+
+/* Packs W [M, C/g, k...] int8 into per-group int32 words and computes the per-row terms. */
+static bool pack_weights(qconv_state *s, er_tensor **in, int n_in)
+{
+    const int8_t *w = in[3]->data;
+    const float xs = *(const float *)in[1]->data, ys = *(const float *)in[6]->data;
+    const float *ws = in[4]->data;
+    int64_t nws = er_tensor_numel(in[4]);
+    const int32_t *b = n_in > 8 && in[8] ? in[8]->data : NULL;
+    int32_t xzp = in[2] ? (s->x_signed ? *(const int8_t *)in[2]->data + 128 : *(const uint8_t *)in[2]->data) : (s->x_signed ? 128 : 0);
+    s->x_pad = (uint8_t)xzp;
+    s->w32 = calloc((size_t)(s->c_out * s->k4), sizeof(int32_t));
+    s->bias = malloc(sizeof(int32_t) * (size_t)s->c_out);
+    s->mult = malloc(sizeof(float) * (size_t)s->c_out);
+    if (!s->w32 || !s->bias || !s->mult) return false;
+    for (int64_t m = 0; m < s->c_out; m++) {
+        int32_t sum = 0;
+        uint8_t *dst = (uint8_t *)(s->w32 + m * s->k4);
+        for (int64_t k = 0; k < s->kg; k++) {
+            dst[k] = (uint8_t)w[m * s->kg + k];
+            sum += w[m * s->kg + k];
+        }
+        s->bias[m] = (b ? b[m] : 0) - xzp * sum;
+        s->mult[m] = xs * ws[nws == 1 ? 0 : m] / ys;
+    }
+    return true;
+}
+
+er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state)
+{
+    (void)n_out;
+    *state = NULL;
+    if (n_in < 8 || !all_known(in, n_in) || in[3]->dtype != ER_I8 || !in[7]) return ER_OK;
+    if (in[5]) {
+        const int8_t *wz = in[5]->data;
+        for (int64_t i = 0; i < er_tensor_numel(in[5]); i++)
+            if (wz[i] != 0) return ER_OK;
+    }
+    const er_tensor *x = in[0], *w = in[3];
+    qconv_state *s = calloc(1, sizeof *s);
+    if (!s) return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
+    er_status st = er_nn_window_forward(ctx, x->dims + 2, w->dims + 2, x->ndim - 2, false, &s->w);
+    if (st != ER_OK) {
+        free(s);
+        return st;
+    }
+    s->group = er_attr_int(ctx->node, "group", 1);
+    s->c_in = x->dims[1];
+    s->c_out = w->dims[0];
+    s->mg = s->c_out / s->group;
+    s->kg = er_tensor_numel(w) / s->c_out;
+    s->k4 = (s->kg + 3) / 4;
+    s->n = s->w.out[0] * s->w.out[1] * s->w.out[2];
+    s->np = (s->n + 15) / 16 * 16;
+    s->x_signed = x->dtype == ER_I8;
+    s->gemm = er_qgemm_select();
+    s->pack = er_qgemm_pack_select();
+    s->col = er_aligned_alloc((size_t)(s->kg * s->n));
+    s->xpack = er_aligned_alloc((size_t)(s->k4 * s->np * 4 + 64));
+    if (!s->col || !s->xpack || !pack_weights(s, in, n_in)) {
+        er_qconv_release(s);
+        return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing weights");
+    }
+    *state = s;
+    (void)out;
+    return ER_OK;
+}
+
+/* im2col of one group of one image: row k = (c, kd, kh, kw), column = output position.
+ * Each output row copies its in-bounds span and fills the rest with the zero point. */
+static void im2col(const qconv_state *s, const uint8_t *x)
+{
+    const er_nn_window *w = &s->w;
+    const int64_t cg = s->c_in / s->group, in_plane = w->in[0] * w->in[1] * w->in[2], ow_n = w->out[2];
+    const uint8_t flip = s->x_signed ? 0x80 : 0;
+    uint8_t *row = s->col;
+    for (int64_t c = 0; c < cg; c++)
+        for (int64_t kd = 0; kd < w->k[0]; kd++)
+            for (int64_t kh = 0; kh < w->k[1]; kh++)
+                for (int64_t kw = 0; kw < w->k[2]; kw++, row += s->n) {
+                    const uint8_t *xc = x + c * in_plane;
+                    const int64_t woff = kw * w->dil[2] - w->pad0[2], sw = w->stride[2];
+                    int64_t lo, hi;
+                    er_nn_valid_range(ow_n, w->in[2], sw, woff, &lo, &hi);
+                    uint8_t *dst = row;
+                    for (int64_t od = 0; od < w->out[0]; od++) {
+                        int64_t id = od * w->stride[0] + kd * w->dil[0] - w->pad0[0];
+                        for (int64_t oh = 0; oh < w->out[1]; oh++, dst += ow_n) {
+                            int64_t ih = oh * w->stride[1] + kh * w->dil[1] - w->pad0[1];
+                            if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1] || lo >= hi) {
+                                memset(dst, s->x_pad, (size_t)ow_n);
+                                continue;
+                            }
+                            const uint8_t *xr = xc + (id * w->in[1] + ih) * w->in[2] + woff;
+                            memset(dst, s->x_pad, (size_t)lo);
+                            if (sw == 1 && !flip) memcpy(dst + lo, xr + lo, (size_t)(hi - lo));
+                            else
+                                for (int64_t ow = lo; ow < hi; ow++) dst[ow] = (uint8_t)(xr[ow * sw] ^ flip);
+                            memset(dst + hi, s->x_pad, (size_t)(ow_n - hi));
+                        }
+                    }
+                }
+}
+
+typedef struct {
+    const qconv_state *s;
+    const int32_t *w;
+    er_qgemm_out o;
+} gemm_task;
+
+static void gemm_rows(void *arg, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const gemm_task *t = arg;
+    const qconv_state *s = t->s;
+    s->gemm(t->w, s->xpack, s->k4, s->np, begin * 8, ER_MIN(end * 8, s->mg), 0, s->n, &t->o);
+}
+
+er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    (void)n_in, (void)n_out;
+    const qconv_state *s = ctx->state;
+    const er_tensor *x = in[0];
+    const int64_t in_plane = s->w.in[0] * s->w.in[1] * s->w.in[2], cg = s->c_in / s->group;
+    const bool ysigned = out[0]->dtype == ER_I8;
+    const int32_t yzp = ysigned ? *(const int8_t *)in[7]->data : *(const uint8_t *)in[7]->data;
+    for (int64_t b = 0; b < x->dims[0]; b++)
+        for (int64_t g = 0; g < s->group; g++) {
+            const uint8_t *xg = (const uint8_t *)x->data + (b * s->c_in + g * cg) * in_plane;
+            im2col(s, xg);
+            s->pack(s->col, s->n, s->kg, s->n, s->x_pad, s->xpack);
+            int64_t m0 = g * s->mg;
+            gemm_task t = {
+                .s = s, .w = s->w32 + m0 * s->k4,
+                .o = { .bias = s->bias + m0, .mult = s->mult + m0, .zp = yzp, .is_signed = ysigned,
+                       .y = (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n, .ldy = s->n },
+            };
+            er_parallel_for(ctx->pool, (s->mg + 7) / 8, 1, gemm_rows, &t);
+        }
+    return ER_OK;
+}

@@ -1,0 +1,486 @@
+/* The QDQ rewrite. The output graph is built node by node in the source order:
+ *   weights  W → W_quantized (int8, symmetric, per tensor or per output channel)
+ *              → DequantizeLinear → the op;
+ *   biases   (static mode) int32 with scale x_scale * w_scale, zero point 0, the form integer
+ *              kernels add straight into their accumulators;
+ *   activations T (inputs and outputs of quantized ops) keep their float producer; then
+ *              T → QuantizeLinear → DequantizeLinear → every consumer (static), or
+ *              T → DynamicQuantizeLinear → DequantizeLinear → the quantized consumers (dynamic).
+ * Names follow ONNX Runtime's quantizer (T_quantized, T_scale, ...) so both tools' models
+ * read alike. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/quantize.h"
+
+typedef struct qctx {
+    const er_graph *src;
+    er_graph *dst;
+    const er_quant_options *o;
+    char *err;
+    size_t err_size;
+    bool *node_q;             /* per source node: quantized */
+    int *range_of;            /* per source value: index into ranges, -1 none (static) */
+    bool *dyn;                /* per source value: dynamically quantized input (dynamic) */
+    const char **deq;         /* per source value: dst name of its dequantized form */
+    const float **wscale;     /* per source value (weights): scales chosen for it */
+    int *wscale_n;
+    er_quant_range *ranges;
+    int n_ranges;
+} qctx;
+
+void er_quant_options_init(er_quant_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = ER_QUANT_STATIC;
+    o->method = ER_CALIB_MINMAX;
+    o->per_channel = true;
+    o->percentile = 99.999;
+}
+
+/* ---- which nodes ---- */
+
+static bool is_init(const er_graph *g, int v) { return v >= 0 && g->values[v].init; }
+
+static bool float_init(const er_graph *g, int v, int min_rank, int max_rank)
+{
+    if (!is_init(g, v)) return false;
+    const er_const *c = g->values[v].init;
+    return c->dtype == ER_F32 && c->ndim >= min_rank && c->ndim <= max_rank;
+}
+
+static bool excluded(const er_quant_options *o, const er_node *n)
+{
+    for (int i = 0; i < o->n_exclude; i++)
+        if (strcmp(o->exclude[i], n->op_type) == 0 || (n->name && strcmp(o->exclude[i], n->name) == 0)) return true;
+    return false;
+}
+
+/* Input slots of n that carry activations to quantize; 0 when n stays in float. */
+static int act_inputs(const qctx *q, const er_node *n, int slots[2])
+{
+    const er_graph *g = q->src;
+    bool stat = q->o->mode == ER_QUANT_STATIC;
+    if (n->domain[0] || excluded(q->o, n) || n->n_out < 1) return 0;
+    if (strcmp(n->op_type, "Conv") == 0 && n->n_in >= 2 && float_init(g, n->in[1], 3, 5) && !is_init(g, n->in[0])) {
+        slots[0] = 0;
+        return 1;
+    }
+    if ((strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0) && n->n_in >= 2 &&
+        !is_init(g, n->in[0])) {
+        if (float_init(g, n->in[1], 2, 2) && er_attr_int(n, "transA", 0) == 0) {
+            slots[0] = 0;
+            return 1;
+        }
+        if (stat && strcmp(n->op_type, "MatMul") == 0 && !is_init(g, n->in[1])) {
+            slots[0] = 0;
+            slots[1] = 1;
+            return 2;
+        }
+        return 0;
+    }
+    if (stat && strcmp(n->op_type, "Add") == 0 && n->n_in == 2 && n->in[0] >= 0 && n->in[1] >= 0 &&
+        !is_init(g, n->in[0]) && !is_init(g, n->in[1])) {
+        slots[0] = 0;
+        slots[1] = 1;
+        return 2;
+    }
+    return 0;
+}
+
+/* Output-channel axis of a weight: Conv W [M, C, k...] → 0, MatMul/Gemm B [K, N] → 1,
+ * Gemm with transB B [N, K] → 0. */
+static int weight_axis(const er_node *n)
+{
+    if (strcmp(n->op_type, "Conv") == 0) return 0;
+    return strcmp(n->op_type, "Gemm") == 0 && er_attr_int(n, "transB", 0) ? 0 : 1;
+}
+
+/* ---- building the output graph ---- */
+
+static er_status oom(qctx *q) { return er_fail(q->err, q->err_size, ER_ERR_NOMEM, "out of memory"); }
+
+/* The dst value of that name, created on first use with the source value's declared type. */
+static int dval(qctx *q, const char *name)
+{
+    int v = er_graph_find_value(q->dst, name);
+    if (v >= 0) return v;
+    v = er_graph_add_value(q->dst, name);
+    int s = er_graph_find_value(q->src, name);
+    if (v >= 0 && s >= 0) {
+        const char *nm = q->dst->values[v].name;
+        q->dst->values[v] = q->src->values[s];
+        q->dst->values[v].name = nm;
+    }
+    return v;
+}
+
+static int add_init(qctx *q, const char *name, er_dtype dt, const int64_t *dims, int ndim, const void *data)
+{
+    int v = dval(q, name);
+    er_const *c = er_pool_alloc(&q->dst->pool, sizeof *c);
+    if (v < 0 || !c) return -1;
+    c->dtype = dt;
+    c->ndim = ndim;
+    for (int i = 0; i < ndim; i++) c->dims[i] = dims[i];
+    c->data = data;
+    c->nbytes = (size_t)er_shape_numel(dims, ndim) * er_dtype_size(dt);
+    er_value *val = &q->dst->values[v];
+    val->init = c;
+    val->dtype = dt;
+    val->ndim = ndim;
+    for (int i = 0; i < ndim; i++) val->dims[i] = dims[i], val->dim_names[i] = NULL;
+    return v;
+}
+
+static char *fmt_name(qctx *q, const char *base, const char *suffix)
+{
+    size_t n = strlen(base) + strlen(suffix) + 1;
+    char *s = er_pool_alloc(&q->dst->pool, n);
+    if (s) snprintf(s, n, "%s%s", base, suffix);
+    return s;
+}
+
+static er_node *emit(qctx *q, const char *op, const char *name, const char *const *ins, int n_in,
+                     const char *const *outs, int n_out)
+{
+    er_node *n = er_graph_add_node(q->dst, op, n_in, n_out);
+    if (!n) return NULL;
+    n->name = name ? er_pool_strdup(&q->dst->pool, name) : "";
+    for (int k = 0; k < n_in; k++)
+        if (ins[k] && (n->in[k] = dval(q, ins[k])) < 0) return NULL;
+    for (int k = 0; k < n_out; k++)
+        if ((n->out[k] = dval(q, outs[k])) < 0) return NULL;
+    return n;
+}
+
+static bool set_axis(qctx *q, er_node *n, int axis)
+{
+    er_attr *a = er_pool_alloc(&q->dst->pool, sizeof *a);
+    if (!a) return false;
+    a->name = "axis";
+    a->type = ER_ATTR_INT;
+    a->i = axis;
+    n->attrs = a;
+    n->n_attrs = 1;
+    return true;
+}
+
+/* ---- weights and biases ---- */
+
+static er_status quant_weight(qctx *q, const er_node *node, int sv)
+{
+    if (q->deq[sv]) return ER_OK;
+    const er_value *val = &q->src->values[sv];
+    const er_const *c = val->init;
+    const float *w = c->data;
+    int axis = q->o->per_channel ? weight_axis(node) : -1;
+    int64_t n = er_shape_numel(c->dims, c->ndim), nch = axis >= 0 ? c->dims[axis] : 1, inner = 1;
+    for (int i = axis + 1; axis >= 0 && i < c->ndim; i++) inner *= c->dims[i];
+    float *scale = er_pool_alloc(&q->dst->pool, sizeof(float) * (size_t)nch);
+    int8_t *zp = er_pool_alloc(&q->dst->pool, (size_t)nch);
+    int8_t *wq = er_pool_alloc(&q->dst->pool, (size_t)n);
+    if (!scale || !zp || !wq) return oom(q);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t ch = axis >= 0 ? (i / inner) % nch : 0;
+        scale[ch] = fmaxf(scale[ch], fabsf(w[i]));
+    }
+    for (int64_t ch = 0; ch < nch; ch++) scale[ch] = scale[ch] > 0 ? scale[ch] / 127.0f : 1.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float r = nearbyintf(w[i] / scale[axis >= 0 ? (i / inner) % nch : 0]);
+        wq[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+    const char *qn = fmt_name(q, val->name, "_quantized"), *sn = fmt_name(q, val->name, "_scale");
+    const char *zn = fmt_name(q, val->name, "_zero_point"), *dn = fmt_name(q, val->name, "_DequantizeLinear_Output");
+    const char *nn = fmt_name(q, val->name, "_DequantizeLinear");
+    int64_t sd[1] = { nch };
+    if (!qn || !sn || !zn || !dn || !nn || add_init(q, qn, ER_I8, c->dims, c->ndim, wq) < 0 ||
+        add_init(q, sn, ER_F32, sd, axis >= 0, scale) < 0 || add_init(q, zn, ER_I8, sd, axis >= 0, zp) < 0)
+        return oom(q);
+    const char *ins[3] = { qn, sn, zn };
+    er_node *dq = emit(q, "DequantizeLinear", nn, ins, 3, &dn, 1);
+    if (!dq || (axis >= 0 && !set_axis(q, dq, axis))) return oom(q);
+    q->deq[sv] = dn;
+    q->wscale[sv] = scale;
+    q->wscale_n[sv] = (int)nch;
+    return ER_OK;
+}
+
+/* Bias B [M] as int32 with scale x_scale * w_scale[m]; needs the input's static scale. */
+static er_status quant_bias(qctx *q, int sv, float x_scale, int wv)
+{
+    if (q->deq[sv] || !float_init(q->src, sv, 1, 1)) return ER_OK;
+    const er_value *val = &q->src->values[sv];
+    int64_t m = val->init->dims[0];
+    int nw = q->wscale_n[wv];
+    if (nw != 1 && nw != m) return ER_OK;
+    const float *b = val->init->data;
+    float *scale = er_pool_alloc(&q->dst->pool, sizeof(float) * (size_t)nw);
+    int32_t *zp = er_pool_alloc(&q->dst->pool, sizeof(int32_t) * (size_t)nw);
+    int32_t *bq = er_pool_alloc(&q->dst->pool, sizeof(int32_t) * (size_t)m);
+    if (!scale || !zp || !bq) return oom(q);
+    for (int i = 0; i < nw; i++) scale[i] = x_scale * q->wscale[wv][i];
+    for (int64_t i = 0; i < m; i++) {
+        double r = nearbyint(b[i] / (double)scale[nw == 1 ? 0 : i]);
+        bq[i] = (int32_t)(r > 2147483647.0 ? 2147483647.0 : r < -2147483647.0 ? -2147483647.0 : r);
+    }
+    const char *qn = fmt_name(q, val->name, "_quantized"), *sn = fmt_name(q, val->name, "_scale");
+    const char *zn = fmt_name(q, val->name, "_zero_point"), *dn = fmt_name(q, val->name, "_DequantizeLinear_Output");
+    const char *nn = fmt_name(q, val->name, "_DequantizeLinear");
+    int64_t sd[1] = { nw }, bd[1] = { m };
+    if (!qn || !sn || !zn || !dn || !nn || add_init(q, qn, ER_I32, bd, 1, bq) < 0 ||
+        add_init(q, sn, ER_F32, sd, nw > 1, scale) < 0 || add_init(q, zn, ER_I32, sd, nw > 1, zp) < 0)
+        return oom(q);
+    const char *ins[3] = { qn, sn, zn };
+    er_node *dq = emit(q, "DequantizeLinear", nn, ins, 3, &dn, 1);
+    if (!dq || (nw > 1 && !set_axis(q, dq, 0))) return oom(q);
+    q->deq[sv] = dn;
+    return ER_OK;
+}
+
+/* ---- activations ---- */
+
+static void range_params(er_quant_range *r, bool symmetric)
+{
+    float lo = fminf(r->lo, 0.0f), hi = fmaxf(r->hi, 0.0f);
+    if (symmetric) {
+        float a = fmaxf(-lo, hi);
+        r->scale = a > 0 ? a / 127.0f : 1.0f;
+        r->zero_point = 0;
+        return;
+    }
+    r->scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    float z = nearbyintf(-lo / r->scale);
+    r->zero_point = (int)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+/* Emits the quantize/dequantize pair after tensor sv (a graph input or a node output). */
+static er_status quant_act(qctx *q, int sv)
+{
+    const char *name = q->src->values[sv].name;
+    const char *qn = fmt_name(q, name, "_quantized"), *sn = fmt_name(q, name, "_scale");
+    const char *zn = fmt_name(q, name, "_zero_point"), *dn = fmt_name(q, name, "_DequantizeLinear_Output");
+    const char *qnode = fmt_name(q, name, "_QuantizeLinear"), *dnode = fmt_name(q, name, "_DequantizeLinear");
+    if (!qn || !sn || !zn || !dn || !qnode || !dnode) return oom(q);
+    if (q->o->mode == ER_QUANT_DYNAMIC) {
+        const char *outs[3] = { qn, sn, zn };
+        if (!emit(q, "DynamicQuantizeLinear", qnode, &name, 1, outs, 3)) return oom(q);
+    } else {
+        er_quant_range *r = &q->ranges[q->range_of[sv]];
+        float *scale = er_pool_alloc(&q->dst->pool, sizeof(float));
+        void *zp = er_pool_alloc(&q->dst->pool, 1);
+        if (!scale || !zp) return oom(q);
+        *scale = r->scale;
+        if (q->o->symmetric) *(int8_t *)zp = (int8_t)r->zero_point;
+        else *(uint8_t *)zp = (uint8_t)r->zero_point;
+        if (add_init(q, sn, ER_F32, NULL, 0, scale) < 0 ||
+            add_init(q, zn, q->o->symmetric ? ER_I8 : ER_U8, NULL, 0, zp) < 0)
+            return oom(q);
+        r->name = name;
+        const char *ins[3] = { name, sn, zn };
+        if (!emit(q, "QuantizeLinear", qnode, ins, 3, &qn, 1)) return oom(q);
+    }
+    const char *ins[3] = { qn, sn, zn };
+    if (!emit(q, "DequantizeLinear", dnode, ins, 3, &dn, 1)) return oom(q);
+    q->deq[sv] = dn;
+    return ER_OK;
+}
+
+static bool act_marked(const qctx *q, int sv)
+{
+    return sv >= 0 && (q->o->mode == ER_QUANT_STATIC ? q->range_of[sv] >= 0 : q->dyn[sv]);
+}
+
+/* Static: every consumer reads the dequantized tensor; dynamic: only quantized nodes. */
+static const char *in_name(const qctx *q, int sv, bool quantized_node)
+{
+    if (sv < 0) return NULL;
+    if (q->deq[sv] && (quantized_node || q->o->mode == ER_QUANT_STATIC)) return q->deq[sv];
+    return q->src->values[sv].name;
+}
+
+static er_status copy_node(qctx *q, int i)
+{
+    const er_node *n = &q->src->nodes[i];
+    const char *ins[64], *outs[64];
+    if (n->n_in > 64 || n->n_out > 64)
+        return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED, "node '%s' has more than 64 inputs or outputs", n->name);
+    er_status st = ER_OK;
+    if (q->node_q[i]) {
+        int wv = n->in[1];
+        if (float_init(q->src, wv, 2, 5) && (st = quant_weight(q, n, wv)) != ER_OK) return st;
+        int bias = strcmp(n->op_type, "Add") == 0 || strcmp(n->op_type, "MatMul") == 0 ? -1 : 2;
+        if (q->o->mode == ER_QUANT_STATIC && bias < n->n_in && bias >= 0 && n->in[bias] >= 0 && q->wscale[wv])
+            st = quant_bias(q, n->in[bias], q->ranges[q->range_of[n->in[0]]].scale, wv);
+        if (st != ER_OK) return st;
+    }
+    for (int k = 0; k < n->n_in; k++) ins[k] = in_name(q, n->in[k], q->node_q[i]);
+    for (int k = 0; k < n->n_out; k++) outs[k] = n->out[k] >= 0 ? q->src->values[n->out[k]].name : NULL;
+    er_node *d = er_graph_add_node(q->dst, n->op_type, n->n_in, n->n_out);
+    if (!d) return oom(q);
+    d->name = n->name;
+    d->domain = n->domain;
+    d->attrs = n->attrs;
+    d->n_attrs = n->n_attrs;
+    for (int k = 0; k < n->n_in; k++)
+        if (ins[k] && (d->in[k] = dval(q, ins[k])) < 0) return oom(q);
+    for (int k = 0; k < n->n_out; k++)
+        if (outs[k] && (d->out[k] = dval(q, outs[k])) < 0) return oom(q);
+    for (int k = 0; k < n->n_out; k++)
+        if (act_marked(q, n->out[k]) && (st = quant_act(q, n->out[k])) != ER_OK) return st;
+    return ER_OK;
+}
+
+/* ---- driver ---- */
+
+static er_status check_source(qctx *q)
+{
+    const er_graph *g = q->src;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int a = 0; a < g->nodes[i].n_attrs; a++)
+            if (g->nodes[i].attrs[a].type == ER_ATTR_GRAPH || g->nodes[i].attrs[a].type == ER_ATTR_GRAPHS)
+                return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
+                               "node '%s' (%s) has a subgraph; models with control flow cannot be quantized yet",
+                               g->nodes[i].name, g->nodes[i].op_type);
+    int64_t opset = er_graph_opset(g, "");
+    int64_t need = q->o->per_channel ? 13 : q->o->mode == ER_QUANT_DYNAMIC ? 11 : 10;
+    if (opset < need)
+        return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
+                       "the model imports ONNX opset %lld; %s needs opset %lld or later", (long long)opset,
+                       q->o->per_channel ? "per-channel quantization" : "this quantization mode", (long long)need);
+    return ER_OK;
+}
+
+static bool graph_output(const er_graph *g, int v)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v) return true;
+    return false;
+}
+
+/* The Relu node that is v's only reader, or -1. */
+static int sole_relu_consumer(const er_graph *g, int v)
+{
+    int found = -1, uses = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == v) {
+                uses++;
+                found = i;
+            }
+    return uses == 1 && strcmp(g->nodes[found].op_type, "Relu") == 0 && !g->nodes[found].domain[0] ? found : -1;
+}
+
+/* Picks the nodes to quantize and the activation tensors around them. */
+static er_status select_nodes(qctx *q, int *n_quant)
+{
+    const er_graph *g = q->src;
+    *n_quant = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
+        int slots[2];
+        int k = act_inputs(q, n, slots);
+        if (!k) continue;
+        q->node_q[i] = true;
+        (*n_quant)++;
+        for (int s = 0; s < k; s++) {
+            int v = n->in[slots[s]];
+            if (q->o->mode == ER_QUANT_DYNAMIC) q->dyn[v] = true;
+            else if (q->range_of[v] < 0) q->range_of[v] = q->n_ranges++;
+        }
+        /* a graph output keeps its float value: quantizing it would only lose precision */
+        int v = n->out[0];
+        if (q->o->mode != ER_QUANT_STATIC || v < 0 || graph_output(g, v)) continue;
+        /* Conv → Relu: quantizing only the Relu output lets the integer kernel clamp at the
+         * zero point instead of running Relu in float between two quantizations */
+        int relu = sole_relu_consumer(g, v);
+        if (relu >= 0 && !q->o->symmetric && !graph_output(g, g->nodes[relu].out[0])) v = g->nodes[relu].out[0];
+        if (q->range_of[v] < 0) q->range_of[v] = q->n_ranges++;
+    }
+    if (!*n_quant)
+        return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
+                       "the model has no quantizable node (Conv or Gemm/MatMul with constant float weights%s, none excluded)",
+                       q->o->mode == ER_QUANT_STATIC ? ", MatMul or Add of two activations" : "");
+    return ER_OK;
+}
+
+static er_status build(qctx *q)
+{
+    const er_graph *g = q->src;
+    er_graph *d = q->dst;
+    d->name = g->name;
+    d->opsets = g->opsets;
+    d->n_opsets = g->n_opsets;
+    d->inputs = er_pool_alloc(&d->pool, sizeof(int) * (size_t)(g->n_inputs + 1));
+    d->outputs = er_pool_alloc(&d->pool, sizeof(int) * (size_t)(g->n_outputs + 1));
+    if (!d->inputs || !d->outputs) return oom(q);
+    for (int i = 0; i < g->n_inputs; i++)
+        if ((d->inputs[d->n_inputs++] = dval(q, g->values[g->inputs[i]].name)) < 0) return oom(q);
+    er_status st = ER_OK;
+    for (int i = 0; i < g->n_inputs && st == ER_OK; i++)
+        if (act_marked(q, g->inputs[i])) st = quant_act(q, g->inputs[i]);
+    for (int i = 0; i < g->n_nodes && st == ER_OK; i++) st = copy_node(q, i);
+    for (int i = 0; i < g->n_outputs && st == ER_OK; i++)
+        if ((d->outputs[d->n_outputs++] = dval(q, g->values[g->outputs[i]].name)) < 0) st = oom(q);
+    return st;
+}
+
+static void qctx_free(qctx *q)
+{
+    free(q->node_q);
+    free(q->range_of);
+    free(q->dyn);
+    free(q->deq);
+    free(q->wscale);
+    free(q->wscale_n);
+}
+
+er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_tensor *samples, int n_samples,
+                      er_quant_result *res, char *err, size_t err_size)
+{
+    memset(res, 0, sizeof *res);
+    qctx q = { .src = src, .o = o, .err = err, .err_size = err_size };
+    size_t nv = (size_t)(src->n_values ? src->n_values : 1), nn = (size_t)(src->n_nodes ? src->n_nodes : 1);
+    q.node_q = calloc(nn, sizeof(bool));
+    q.range_of = malloc(nv * sizeof(int));
+    q.dyn = calloc(nv, sizeof(bool));
+    q.deq = calloc(nv, sizeof(char *));
+    q.wscale = calloc(nv, sizeof(float *));
+    q.wscale_n = calloc(nv, sizeof(int));
+    er_status st = ER_OK;
+    if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n) st = oom(&q);
+    for (size_t v = 0; st == ER_OK && v < nv; v++) q.range_of[v] = -1;
+    int n_quant = 0;
+    if (st == ER_OK) st = check_source(&q);
+    if (st == ER_OK) st = select_nodes(&q, &n_quant);
+    if (st == ER_OK && o->mode == ER_QUANT_STATIC) {
+        if (!(q.ranges = calloc((size_t)(q.n_ranges ? q.n_ranges : 1), sizeof *q.ranges))) st = oom(&q);
+        for (int v = 0; st == ER_OK && v < src->n_values; v++)
+            if (q.range_of[v] >= 0) q.ranges[q.range_of[v]].name = src->values[v].name;
+        if (st == ER_OK) st = er_calibrate(src, o, samples, n_samples, q.ranges, q.n_ranges, err, err_size);
+        for (int k = 0; st == ER_OK && k < q.n_ranges; k++) range_params(&q.ranges[k], o->symmetric);
+    }
+    if (st == ER_OK && !(q.dst = er_graph_new())) st = oom(&q);
+    if (st == ER_OK) st = build(&q);
+    if (st == ER_OK) {
+        res->graph = q.dst;
+        res->n_quantized = n_quant;
+        res->n_float = src->n_nodes - n_quant;
+        res->ranges = q.ranges;
+        res->n_ranges = q.n_ranges;
+    } else {
+        er_graph_free(q.dst);
+        free(q.ranges);
+    }
+    qctx_free(&q);
+    return st;
+}
+
+void er_quant_result_free(er_quant_result *res)
+{
+    er_graph_free(res->graph);
+    free(res->ranges);
+    memset(res, 0, sizeof *res);
+}

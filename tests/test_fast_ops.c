@@ -1,0 +1,263 @@
+/* Every optimized op (er_ops_fast) against its reference on randomized shapes, including odd
+ * sizes, tails, groups, strides, padding and dilation, for each ISA level the CPU has
+ * (EDGERUN_ISA caps it) and for 1 and 2 threads. Fused ops are checked against their
+ * reference versions (unfused kernel + epilogue). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/fast.h"
+#include "core/cpu.h"
+
+static int failures, checks;
+
+static float frand(unsigned *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static const er_op *find_fast(const char *domain, const char *name)
+{
+    for (const er_op *op = er_ops_fast; op->name; op++)
+        if (strcmp(op->name, name) == 0 && strcmp(op->domain ? op->domain : "", domain) == 0) return op;
+    return NULL;
+}
+
+/* Node attributes built on the stack. */
+typedef struct attrs {
+    er_attr a[12];
+    int n;
+} attrs;
+
+static void attr_ints(attrs *t, const char *name, const int64_t *v, int n)
+{
+    t->a[t->n++] = (er_attr){ .name = name, .type = ER_ATTR_INTS, .n = n, .ints = v };
+}
+static void attr_int(attrs *t, const char *name, int64_t v)
+{
+    t->a[t->n++] = (er_attr){ .name = name, .type = ER_ATTR_INT, .i = v };
+}
+static void attr_float(attrs *t, const char *name, float v)
+{
+    t->a[t->n++] = (er_attr){ .name = name, .type = ER_ATTR_FLOAT, .f = v };
+}
+static void attr_str(attrs *t, const char *name, const char *v)
+{
+    t->a[t->n++] = (er_attr){ .name = name, .type = ER_ATTR_STRING, .s = v, .s_len = strlen(v) };
+}
+
+static er_tensor *tensor_new(const int64_t *dims, int ndim, unsigned *seed)
+{
+    er_tensor *t = calloc(1, sizeof *t);
+    er_tensor_set_shape(t, ER_F32, dims, ndim);
+    int64_t n = er_tensor_numel(t);
+    float *d = er_aligned_alloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) d[i] = seed ? frand(seed) : 0.0f;
+    t->data = d;
+    return t;
+}
+
+static void tensor_free(er_tensor *t)
+{
+    if (!t) return;
+    er_aligned_free(t->data);
+    free(t);
+}
+
+/* Runs op (infer, prepare, run) on inputs whose data is all set; returns the output. */
+static er_tensor *run_op(const er_op *op, const er_node *node, er_threadpool *pool, er_tensor **in,
+                         int n_in, char *err)
+{
+    er_kctx ctx = { .pool = pool, .node = node, .opset = 17, .err = err, .err_size = 256 };
+    er_tensor *out = calloc(1, sizeof *out);
+    er_tensor *outs[1] = { out };
+    if (op->infer(&ctx, in, n_in, outs, 1) != ER_OK) { free(out); return NULL; }
+    int64_t n = er_tensor_numel(out);
+    out->data = er_aligned_alloc(sizeof(float) * (size_t)(n ? n : 1));
+    void *ws = ctx.workspace_bytes ? er_aligned_alloc(ctx.workspace_bytes) : NULL;
+    void *state = NULL;
+    er_status st = op->prepare ? op->prepare(&ctx, in, n_in, outs, 1, &state) : ER_OK;
+    ctx.state = state;
+    ctx.workspace = ws;
+    if (st == ER_OK) st = op->run(&ctx, in, n_in, outs, 1);
+    if (state && op->release) op->release(state);
+    er_aligned_free(ws);
+    if (st != ER_OK) { tensor_free(out); return NULL; }
+    return out;
+}
+
+static void compare(const char *what, const er_tensor *got, const er_tensor *want, double tol)
+{
+    checks++;
+    if (!got || !want || !er_shape_equal(got->dims, got->ndim, want->dims, want->ndim)) {
+        failures++;
+        printf("FAIL %s: missing output or shape mismatch\n", what);
+        return;
+    }
+    const float *g = got->data, *w = want->data;
+    double max_err = 0;
+    for (int64_t i = 0; i < er_tensor_numel(got); i++) {
+        double e = fabs((double)g[i] - w[i]);
+        if (!(e <= max_err)) max_err = e;
+    }
+    if (!(max_err <= tol)) {
+        failures++;
+        printf("FAIL %s: max err %g > %g\n", what, max_err, tol);
+    }
+}
+
+typedef struct conv_case {
+    int n, c, h, w, m, kh, kw, sh, sw, p0, p1, dil, group;
+    bool bias;
+    bool one_d;
+} conv_case;
+
+static const conv_case conv_cases[] = {
+    { 1, 3, 17, 19, 8, 3, 3, 1, 1, 1, 1, 1, 1, true, false },     /* stem-like, odd sizes */
+    { 1, 16, 14, 14, 33, 1, 1, 1, 1, 0, 0, 1, 1, true, false },   /* 1×1 as plain GEMM, M tail */
+    { 2, 24, 9, 11, 40, 1, 1, 2, 2, 0, 0, 1, 1, false, false },   /* strided 1×1, batch 2 */
+    { 1, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1, true, false },
+    { 1, 13, 23, 21, 29, 3, 3, 2, 2, 1, 0, 1, 1, true, false },   /* asymmetric pads */
+    { 1, 7, 12, 15, 9, 5, 3, 1, 2, 2, 1, 2, 1, true, false },     /* dilation 2 */
+    { 1, 300, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* K > KC */
+    { 1, 32, 10, 10, 48, 3, 3, 1, 1, 1, 1, 1, 4, true, false },   /* grouped */
+    { 1, 32, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 32, true, false },  /* depthwise 3×3 s1 */
+    { 2, 17, 16, 13, 17, 3, 3, 2, 2, 1, 1, 1, 17, true, false },  /* depthwise 3×3 s2 */
+    { 1, 8, 20, 20, 8, 5, 5, 1, 1, 2, 2, 1, 8, false, false },    /* depthwise 5×5 */
+    { 1, 6, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 6, true, false },      /* channel multiplier 2 */
+    { 1, 5, 1, 37, 11, 1, 4, 1, 3, 0, 2, 1, 1, true, true },      /* 1-D */
+    { 1, 4, 3, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, true, false },       /* 1×1 output */
+};
+
+static void conv_node(const conv_case *cc, attrs *t, int64_t *ints, er_node *node, const char *op,
+                      const char *domain, int n_in)
+{
+    int nsp = cc->one_d ? 1 : 2;
+    int64_t *st = ints, *pads = ints + 2, *dil = ints + 6;
+    st[0] = cc->one_d ? cc->sw : cc->sh;
+    st[1] = cc->sw;
+    if (cc->one_d) {
+        pads[0] = cc->p0;
+        pads[1] = cc->p1;
+    } else {
+        pads[0] = pads[1] = cc->p0;
+        pads[2] = pads[3] = cc->p1;
+    }
+    dil[0] = dil[1] = cc->dil;
+    attr_ints(t, "strides", st, nsp);
+    attr_ints(t, "pads", pads, 2 * nsp);
+    attr_ints(t, "dilations", dil, nsp);
+    attr_int(t, "group", cc->group);
+    *node = (er_node){ .name = "t", .op_type = op, .domain = domain, .n_in = n_in, .n_out = 1,
+                       .n_attrs = t->n, .attrs = t->a };
+}
+
+static void check_conv(const conv_case *cc, er_threadpool *pool, er_act act, bool residual)
+{
+    unsigned seed = (unsigned)(cc->c * 977 + cc->m * 31 + cc->h + act * 7 + residual);
+    int64_t xd[4] = { cc->n, cc->c, cc->h, cc->w }, wd[4] = { cc->m, cc->c / cc->group, cc->kh, cc->kw };
+    int64_t bd[1] = { cc->m };
+    if (cc->one_d) {
+        xd[2] = cc->w;
+        wd[2] = cc->kw;
+    }
+    int nd = cc->one_d ? 3 : 4;
+    er_tensor *x = tensor_new(xd, nd, &seed), *w = tensor_new(wd, nd, &seed);
+    er_tensor *b = cc->bias ? tensor_new(bd, 1, &seed) : NULL;
+    bool fused = act != ER_ACT_NONE || residual;
+    attrs t = { .n = 0 };
+    int64_t ints[8];
+    er_node node;
+    conv_node(cc, &t, ints, &node, fused ? "FusedConv" : "Conv", fused ? ER_FUSED_DOMAIN : "",
+              residual ? 4 : 3);
+    if (act != ER_ACT_NONE) attr_str(&t, "activation", er_act_name(act));
+    if (act == ER_ACT_CLIP) { attr_float(&t, "alpha", -0.25f); attr_float(&t, "beta", 0.5f); }
+    if (act == ER_ACT_LEAKY_RELU) attr_float(&t, "alpha", 0.1f);
+    node.n_attrs = t.n;
+    er_tensor *in[4] = { x, w, b, NULL };
+    char err[256] = "";
+    const er_op *ref = er_op_find_ref(node.domain, node.op_type);
+    er_tensor *want = NULL, *z = NULL;
+    if (residual) {
+        er_tensor *shape = run_op(ref, &node, NULL, in, 3, err);
+        if (shape) z = tensor_new(shape->dims, shape->ndim, &seed);
+        tensor_free(shape);
+        in[3] = z;
+    }
+    want = run_op(ref, &node, NULL, in, node.n_in, err);
+    er_tensor *got = run_op(find_fast(node.domain, node.op_type), &node, pool, in, node.n_in, err);
+    char what[200];
+    snprintf(what, sizeof what, "%s %s c=%d m=%d %dx%d k=%dx%d s=%d,%d g=%d act=%d res=%d thr=%d %s",
+             node.op_type, er_isa_name(er_cpu_isa()), cc->c, cc->m, cc->h, cc->w, cc->kh, cc->kw,
+             cc->sh, cc->sw, cc->group, (int)act, residual, er_threadpool_size(pool), err);
+    compare(what, got, want, 1e-5 * (cc->c / cc->group * cc->kh * cc->kw) + 1e-5);
+    tensor_free(x); tensor_free(w); tensor_free(b); tensor_free(z);
+    tensor_free(want); tensor_free(got);
+}
+
+static void conv_suite(er_threadpool *pool)
+{
+    for (size_t i = 0; i < ER_ARRAY_LEN(conv_cases); i++) check_conv(&conv_cases[i], pool, ER_ACT_NONE, false);
+    static const er_act acts[] = { ER_ACT_RELU, ER_ACT_CLIP, ER_ACT_LEAKY_RELU, ER_ACT_SIGMOID,
+                                   ER_ACT_SILU, ER_ACT_HARDSWISH, ER_ACT_GELU };
+    for (size_t a = 0; a < ER_ARRAY_LEN(acts); a++)
+        for (size_t i = 0; i < ER_ARRAY_LEN(conv_cases); i += 3)
+            check_conv(&conv_cases[i], pool, acts[a], a % 2 == 0);
+    for (size_t i = 1; i < ER_ARRAY_LEN(conv_cases); i += 2) check_conv(&conv_cases[i], pool, ER_ACT_NONE, true);
+}
+
+typedef struct pool_case {
+    int c, h, w, kh, kw, sh, sw, p0, p1, dil, ceil;
+} pool_case;
+
+static const pool_case pool_cases[] = {
+    { 16, 112, 112, 3, 3, 2, 2, 1, 1, 1, 0 },   /* ResNet stem */
+    { 5, 13, 17, 3, 3, 2, 2, 1, 1, 1, 1 },      /* ceil mode, odd sizes */
+    { 3, 9, 10, 2, 2, 2, 2, 0, 0, 1, 0 },
+    { 4, 20, 21, 5, 5, 1, 1, 2, 2, 1, 0 },      /* SPPF-style */
+    { 2, 11, 12, 3, 2, 3, 3, 1, 0, 2, 1 },      /* stride 3, dilation 2 */
+};
+
+static void check_maxpool(const pool_case *pc, er_threadpool *pool)
+{
+    unsigned seed = (unsigned)(pc->c * 13 + pc->h * 7 + pc->w);
+    int64_t xd[4] = { 1, pc->c, pc->h, pc->w }, ks[2] = { pc->kh, pc->kw }, st[2] = { pc->sh, pc->sw };
+    int64_t pads[4] = { pc->p0, pc->p1, pc->p1, pc->p0 }, dil[2] = { pc->dil, pc->dil };
+    er_tensor *x = tensor_new(xd, 4, &seed);
+    attrs t = { .n = 0 };
+    attr_ints(&t, "kernel_shape", ks, 2);
+    attr_ints(&t, "strides", st, 2);
+    attr_ints(&t, "pads", pads, 4);
+    attr_ints(&t, "dilations", dil, 2);
+    attr_int(&t, "ceil_mode", pc->ceil);
+    er_node node = { .name = "p", .op_type = "MaxPool", .domain = "", .n_in = 1, .n_out = 1, .n_attrs = t.n, .attrs = t.a };
+    er_tensor *in[1] = { x };
+    char err[256] = "";
+    er_tensor *want = run_op(er_op_find_ref("", "MaxPool"), &node, NULL, in, 1, err);
+    er_tensor *got = run_op(find_fast("", "MaxPool"), &node, pool, in, 1, err);
+    char what[160];
+    snprintf(what, sizeof what, "MaxPool %s c=%d %dx%d k=%dx%d s=%d ceil=%d %s", er_isa_name(er_cpu_isa()), pc->c,
+             pc->h, pc->w, pc->kh, pc->kw, pc->sh, pc->ceil, err);
+    compare(what, got, want, 0.0);
+    tensor_free(x); tensor_free(want); tensor_free(got);
+}
+
+int main(void)
+{
+    static const char *isas[] = { "ref", "avx2", "avx512" };
+    er_isa best = er_cpu_isa();
+    for (int level = 0; level <= (int)best; level++) {
+        setenv("EDGERUN_ISA", isas[level], 1);
+        for (int threads = 1; threads <= 2; threads++) {
+            er_threadpool *pool = er_threadpool_create(threads);
+            conv_suite(pool);
+            for (size_t i = 0; i < ER_ARRAY_LEN(pool_cases); i++) check_maxpool(&pool_cases[i], pool);
+            er_threadpool_free(pool);
+        }
+    }
+    unsetenv("EDGERUN_ISA");
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

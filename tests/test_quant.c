@@ -1,0 +1,257 @@
+/* INT8 kernels and the quantization tool's building blocks:
+ *  - the VNNI GEMM and the SSE packer agree bit for bit with their portable references;
+ *  - the portable GEMM equals a plain int32 triple loop with the same float requantization;
+ *  - the packed QLinearConv (prepare + run) matches the reference QLinearConv op within 1 LSB;
+ *  - the ONNX writer round-trips a graph through the reader;
+ *  - er_quantize rejects an empty calibration set and a model with nothing to quantize. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/op.h"
+#include "backend/cpu/qgemm.h"
+#include "backend/cpu/qgemm_conv.h"
+#include "core/cpu.h"
+#include "format/onnx.h"
+#include "format/onnx_write.h"
+#include "quant/quantize.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                                    \
+    do {                                                                                                    \
+        if (!(cond)) {                                                                                      \
+            failures++;                                                                                     \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
+            printf(__VA_ARGS__);                                                                            \
+            printf("\n");                                                                                   \
+        }                                                                                                   \
+    } while (0)
+
+static uint32_t rng = 12345;
+static uint32_t rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+
+static bool have_vnni(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
+}
+
+static void test_qgemm(int64_t m, int64_t k, int64_t n, bool is_signed)
+{
+    int64_t k4 = (k + 3) / 4, np = (n + 15) / 16 * 16;
+    int8_t *w = calloc((size_t)(m * k4 * 4), 1);
+    uint8_t *x = malloc((size_t)(k * n)), *xp = calloc((size_t)(k4 * np * 4), 1), *xp2 = calloc((size_t)(k4 * np * 4), 1);
+    int32_t *bias = malloc(sizeof(int32_t) * (size_t)m);
+    float *mult = malloc(sizeof(float) * (size_t)m);
+    uint8_t *y0 = malloc((size_t)(m * n)), *y1 = malloc((size_t)(m * n)), *y2 = malloc((size_t)(m * n));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < k; j++) w[i * k4 * 4 + j] = (int8_t)(rnd() % 255 - 127);
+    for (int64_t i = 0; i < k * n; i++) x[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < m; i++) {
+        bias[i] = (int32_t)(rnd() % 20001) - 10000;
+        mult[i] = 1.0f / (float)(k * 64) * (1.0f + (float)(rnd() % 100) / 100.0f);
+    }
+    er_qgemm_pack_x(x, n, k, n, 7, xp);
+    er_qgemm_out o = { .bias = bias, .mult = mult, .zp = is_signed ? -3 : 5, .is_signed = is_signed, .y = y0, .ldy = n };
+    er_qgemm_u8s8_ref((const int32_t *)w, xp, k4, np, 0, m, 0, n, &o);
+    /* the reference GEMM against a plain loop over the unpacked operands */
+    int bad = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int32_t acc = 0;
+            for (int64_t kk = 0; kk < k; kk++) acc += w[i * k4 * 4 + kk] * x[kk * n + j];
+            float v = nearbyintf((float)(acc + bias[i]) * mult[i]) + (float)o.zp;
+            float lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+            v = v < lo ? lo : v > hi ? hi : v;
+            int want = (int)v, got = is_signed ? (int8_t)y0[i * n + j] : y0[i * n + j];
+            bad += want != got;
+        }
+    CHECK(bad == 0, "qgemm ref %lldx%lldx%lld: %d mismatches vs the plain loop", (long long)m, (long long)k,
+          (long long)n, bad);
+    if (have_vnni()) {
+        er_qgemm_pack_x_avx512(x, n, k, n, 7, xp2);
+        CHECK(memcmp(xp, xp2, (size_t)(k4 * np * 4)) == 0, "avx512 pack differs (k %lld n %lld)", (long long)k,
+              (long long)n);
+        o.y = y1;
+        er_qgemm_u8s8_avx512vnni((const int32_t *)w, xp, k4, np, 0, m, 0, n, &o);
+        CHECK(memcmp(y0, y1, (size_t)(m * n)) == 0, "vnni qgemm %lldx%lldx%lld differs from the reference",
+              (long long)m, (long long)k, (long long)n);
+    }
+    free(w), free(x), free(xp), free(xp2), free(bias), free(mult), free(y0), free(y1), free(y2);
+}
+
+static void set(er_tensor *t, er_dtype dt, int ndim, const int64_t *dims, void *data)
+{
+    er_tensor_set_shape(t, dt, dims, ndim);
+    t->data = data;
+}
+
+/* QLinearConv with packed weights vs the reference kernel, 3x3 pad 1 stride 2, 2 groups. */
+static void test_qconv_packed(void)
+{
+    const int64_t N = 1, C = 8, H = 9, W = 11, M = 6, G = 2, KH = 3, KW = 3;
+    uint8_t *x = malloc((size_t)(N * C * H * W));
+    int8_t *w = malloc((size_t)(M * (C / G) * KH * KW));
+    for (int64_t i = 0; i < N * C * H * W; i++) x[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < M * (C / G) * KH * KW; i++) w[i] = (int8_t)(rnd() % 255 - 127);
+    float xs = 0.02f, ys = 0.5f, ws[6] = { 0.01f, 0.02f, 0.015f, 0.03f, 0.005f, 0.011f };
+    uint8_t xz = 117, yz = 121;
+    int8_t wz[6] = { 0 };
+    int32_t b[6] = { 100, -2000, 3000, 0, 5, -77 };
+    er_tensor t[9], y_ref, y_fast;
+    int64_t dx[4] = { N, C, H, W }, dw[4] = { M, C / G, KH, KW }, d6[1] = { M };
+    set(&t[0], ER_U8, 4, dx, x);
+    set(&t[1], ER_F32, 0, NULL, &xs);
+    set(&t[2], ER_U8, 0, NULL, &xz);
+    set(&t[3], ER_I8, 4, dw, w);
+    set(&t[4], ER_F32, 1, d6, ws);
+    set(&t[5], ER_I8, 1, d6, wz);
+    set(&t[6], ER_F32, 0, NULL, &ys);
+    set(&t[7], ER_U8, 0, NULL, &yz);
+    set(&t[8], ER_I32, 1, d6, b);
+    er_tensor *in[9];
+    for (int i = 0; i < 9; i++) in[i] = &t[i];
+    er_attr attrs[3] = {
+        { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = (const int64_t[]){ 1, 1, 1, 1 } },
+        { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = (const int64_t[]){ 2, 2 } },
+        { .name = "group", .type = ER_ATTR_INT, .i = G },
+    };
+    er_node node = { .name = "qc", .op_type = "QLinearConv", .domain = "", .n_in = 9, .n_out = 1, .n_attrs = 3, .attrs = attrs };
+    char err[256] = "";
+    const er_op *op = er_op_find_ref("", "QLinearConv");
+    er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
+    er_tensor *out[1] = { &y_ref };
+    CHECK(op && op->infer(&ctx, in, 9, out, 1) == ER_OK, "infer: %s", err);
+    if (!op || failures) return;
+    int64_t total = er_tensor_numel(&y_ref);
+    void *ws_buf = malloc(ctx.workspace_bytes);
+    uint8_t *r = malloc((size_t)total), *f = malloc((size_t)total);
+    y_ref.data = r;
+    ctx.workspace = ws_buf;
+    CHECK(op->run(&ctx, in, 9, out, 1) == ER_OK, "ref run: %s", err);
+    y_fast = y_ref;
+    y_fast.data = f;
+    out[0] = &y_fast;
+    void *state = NULL;
+    CHECK(er_qconv_prepare(&ctx, in, 9, out, 1, &state) == ER_OK && state, "prepare did not pack: %s", err);
+    ctx.state = state;
+    CHECK(op->run(&ctx, in, 9, out, 1) == ER_OK, "packed run: %s", err);
+    int worst = 0;
+    for (int64_t i = 0; i < total; i++) worst = ER_MAX(worst, abs((int)r[i] - (int)f[i]));
+    CHECK(worst <= 1, "packed QLinearConv differs from the reference by %d (allowed 1: float vs double requant)", worst);
+    er_qconv_release(state);
+    free(ws_buf), free(r), free(f), free(x), free(w);
+}
+
+/* A tiny graph Y = MatMul(X, W) written and read back. */
+static er_graph *tiny_graph(bool with_matmul)
+{
+    er_graph *g = er_graph_new();
+    static float wdata[6] = { 1, -2, 3, 0.5f, -0.25f, 4 };
+    static er_const wc = { .dtype = ER_F32, .ndim = 2, .dims = { 3, 2 }, .data = wdata, .nbytes = sizeof wdata };
+    int x = er_graph_add_value(g, "X"), w = er_graph_add_value(g, "W"), y = er_graph_add_value(g, "Y");
+    g->values[x].dtype = ER_F32;
+    g->values[x].ndim = 2;
+    g->values[x].dims[0] = -1;
+    g->values[x].dim_names[0] = "N";
+    g->values[x].dims[1] = 3;
+    g->values[w].init = &wc;
+    er_node *n = er_graph_add_node(g, with_matmul ? "MatMul" : "Relu", with_matmul ? 2 : 1, 1);
+    n->in[0] = x;
+    if (with_matmul) n->in[1] = w;
+    n->out[0] = y;
+    n->name = "mm";
+    g->inputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->outputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->inputs[0] = x;
+    g->outputs[0] = y;
+    g->n_inputs = g->n_outputs = 1;
+    g->opsets = er_pool_alloc(&g->pool, sizeof(er_opset));
+    g->opsets[0] = (er_opset){ "", 13 };
+    g->n_opsets = 1;
+    return g;
+}
+
+static void test_writer_roundtrip(void)
+{
+    er_graph *g = tiny_graph(true), *back = NULL;
+    void *buf = NULL;
+    size_t size = 0;
+    char err[256] = "";
+    CHECK(er_onnx_serialize(g, &buf, &size, err, sizeof err) == ER_OK, "serialize: %s", err);
+    CHECK(er_onnx_parse(buf, size, NULL, false, &back, err, sizeof err) == ER_OK, "parse back: %s", err);
+    if (back) {
+        int w = er_graph_find_value(back, "W");
+        CHECK(back->n_nodes == 1 && strcmp(back->nodes[0].op_type, "MatMul") == 0, "node lost");
+        CHECK(w >= 0 && back->values[w].init && back->values[w].init->nbytes == 24 &&
+                  memcmp(back->values[w].init->data, g->values[1].init->data, 24) == 0,
+              "initializer W did not round-trip");
+        int x = back->inputs[0];
+        CHECK(back->n_inputs == 1 && back->values[x].dtype == ER_F32 && back->values[x].ndim == 2 &&
+                  back->values[x].dim_names[0] && strcmp(back->values[x].dim_names[0], "N") == 0 &&
+                  back->values[x].dims[1] == 3,
+              "input type/shape did not round-trip");
+        CHECK(er_graph_opset(back, "") == 13, "opset lost");
+    }
+    er_graph_free(back);
+    free(buf);
+    er_graph_free(g);
+}
+
+static void test_quantize_errors(void)
+{
+    er_quant_options o;
+    er_quant_options_init(&o);
+    er_quant_result res;
+    char err[512] = "";
+    er_graph *g = tiny_graph(true);
+    CHECK(er_quantize(g, &o, NULL, 0, &res, err, sizeof err) == ER_ERR_INVALID_ARG && strstr(err, "empty"),
+          "empty calibration set: got '%s'", err);
+    CHECK(res.graph == NULL, "a failed quantize left a graph");
+    er_graph_free(g);
+    g = tiny_graph(false);
+    o.mode = ER_QUANT_DYNAMIC;
+    err[0] = 0;
+    CHECK(er_quantize(g, &o, NULL, 0, &res, err, sizeof err) == ER_ERR_UNSUPPORTED && strstr(err, "no quantizable"),
+          "no quantizable node: got '%s'", err);
+    er_graph_free(g);
+    /* dynamic MatMul: int8 weights within half a step of the float ones */
+    g = tiny_graph(true);
+    err[0] = 0;
+    CHECK(er_quantize(g, &o, NULL, 0, &res, err, sizeof err) == ER_OK, "dynamic quantize: %s", err);
+    if (res.graph) {
+        int v = er_graph_find_value(res.graph, "W_quantized"), s = er_graph_find_value(res.graph, "W_scale");
+        CHECK(v >= 0 && s >= 0, "W_quantized / W_scale missing");
+        if (v >= 0 && s >= 0) {
+            const int8_t *q = res.graph->values[v].init->data;
+            const float *sc = res.graph->values[s].init->data;
+            const float *wf = g->values[1].init->data;
+            for (int i = 0; i < 6; i++)
+                CHECK(fabsf(q[i] * sc[i % 2] - wf[i]) <= 0.5f * sc[i % 2] + 1e-6f, "weight %d: %d * %g vs %g", i, q[i],
+                      (double)sc[i % 2], (double)wf[i]);
+        }
+    }
+    er_quant_result_free(&res);
+    er_graph_free(g);
+}
+
+int main(void)
+{
+    const int64_t shapes[][3] = { { 1, 1, 1 }, { 8, 4, 16 }, { 7, 13, 33 }, { 17, 64, 100 }, { 64, 576, 49 }, { 3, 5, 15 } };
+    for (size_t i = 0; i < ER_ARRAY_LEN(shapes); i++) {
+        test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], false);
+        test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], true);
+    }
+    test_qconv_packed();
+    test_writer_roundtrip();
+    test_quantize_errors();
+    if (!have_vnni()) printf("note: no AVX-512 VNNI here; only the portable kernels were checked\n");
+    printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
+    return failures ? 1 : 0;
+}
