@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "runtime/session.h"
@@ -45,6 +46,8 @@ typedef struct bench_result {
     double load_s, prepare_s;
     latency lat;
     size_t peak_rss;
+    size_t load_peak_rss;     /* after model load + session create, before any run */
+    size_t model_bytes;
     bool *generated;      /* per model input */
     op_time *ops;
     int n_ops;
@@ -233,6 +236,9 @@ static void print_text(const er_model *model, const er_session *s, const bench_a
            l->stddev * 1e3, a->runs);
     printf("throughput  %.2f runs/s\n", l->total > 0 ? (double)a->runs / l->total : 0.0);
     printf("peak RSS    %s (%zu bytes)\n", cli_bytes_str((double)r->peak_rss, b, sizeof b), r->peak_rss);
+    char fb[32];
+    printf("load RSS    %s peak after load + session create (model file %s)\n",
+           cli_bytes_str((double)r->load_peak_rss, b, sizeof b), cli_bytes_str((double)r->model_bytes, fb, sizeof fb));
     if (!a->profile) return;
     printf("\nprofile (%lld timed runs)\n  %-24s %12s %7s %10s %12s\n", a->runs, "op type", "total ms", "%",
            "calls", "ms/call");
@@ -268,6 +274,7 @@ static void print_json(const er_model *model, const er_session *s, const bench_a
            l->min * 1e3, l->p50 * 1e3, l->p90 * 1e3, l->p99 * 1e3, l->max * 1e3, l->mean * 1e3, l->stddev * 1e3);
     printf(", \"throughput_per_s\": %.6f, \"peak_rss_bytes\": %zu", l->total > 0 ? (double)a->runs / l->total : 0.0,
            r->peak_rss);
+    printf(", \"load_peak_rss_bytes\": %zu, \"model_bytes\": %zu", r->load_peak_rss, r->model_bytes);
     if (a->profile) {
         printf(", \"profile\": [");
         for (int i = 0; i < r->n_ops; i++) {
@@ -330,6 +337,9 @@ int cmd_bench(int argc, char **argv)
     double t0 = er_now();
     if ((rc = cli_open(a.path, &a.c.opts, &model, &s)) != CLI_OK) return rc;
     r.load_s = er_now() - t0;
+    r.load_peak_rss = er_peak_rss();
+    struct stat st;
+    if (stat(a.path, &st) == 0) r.model_bytes = (size_t)st.st_size;
     r.generated = calloc((size_t)er_model_num_inputs(model) + 1, sizeof *r.generated);
     if (!r.generated) rc = cli_error("out of memory");
     t0 = er_now();
