@@ -105,6 +105,8 @@ if [ $release_ok -eq 1 ]; then
     step "release: cli" cli_tests "$BUILD_DIR" 300
     step "release: ocr end-to-end" ocr_tests "$BUILD_DIR" 600
     step "release: parity vs ORT" timeout 900 bash tests/parity.sh "$BUILD_DIR/edgerun"
+else
+    results+=("release: tests                NOT RUN (build failed)")
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
@@ -115,6 +117,8 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
         step "asan: conformance" with_sanitizer_options conformance "$ASAN_BUILD_DIR" 900
         step "asan: cli" with_sanitizer_options cli_tests "$ASAN_BUILD_DIR" 600
         step "asan: ocr end-to-end" with_sanitizer_options ocr_tests "$ASAN_BUILD_DIR" 600 --count 5
+    else
+        results+=("asan: tests                   NOT RUN (build failed)")
     fi
 fi
 

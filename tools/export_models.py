@@ -141,6 +141,18 @@ class Encoder(nn.Module):
         layer = nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout=0.0, activation="gelu")
         self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model))
         self.head = nn.Linear(d_model, n_classes)
+        self.reinit_layers()
+
+    def reinit_layers(self):
+        """TransformerEncoder deep-copies one layer, and the exporter then stores the identical
+        weights once for all layers; real encoders have distinct weights per layer."""
+        for layer in self.encoder.layers:
+            layer.self_attn._reset_parameters()
+            for m in (layer.linear1, layer.linear2, layer.self_attn.out_proj):
+                m.reset_parameters()
+            for norm in (layer.norm1, layer.norm2):
+                norm.weight.data.copy_(1 + 0.1 * torch.randn(norm.normalized_shape))
+                norm.bias.data.copy_(0.1 * torch.randn(norm.normalized_shape))
 
     def forward(self, ids):
         x = (self.tok(ids) + self.pos).transpose(0, 1)
