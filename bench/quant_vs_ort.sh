@@ -3,7 +3,8 @@
 # `edgerun quantize`) and ONNX Runtime on the same QDQ file; plus file sizes.
 # Usage: bench/quant_vs_ort.sh [BUILD_DIR] [MODEL.onnx ...]
 # Default models: resnet18, mobilenet_v2, encoder from $EDGERUN_MODELS (tools/export_models.py).
-# Calibration uses random normal inputs: this measures speed, not accuracy.
+# Calibration uses random normal inputs (random token ids for an int64 input): this measures
+# speed, not accuracy.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}; [ $# -gt 0 ] && shift
@@ -41,7 +42,7 @@ for model in "$@"; do
     spec=$(/usr/bin/python3 - "$model" "$T/$name.calib.npy" <<'PY'
 import json, sys, numpy as np, onnx
 m = onnx.load(sys.argv[1], load_external_data=False)
-init = {i.name for i in m.graph.initializer}
+init = {i.name: i for i in m.graph.initializer}
 spec, r = {}, np.random.default_rng(0)
 for i in m.graph.input:
     if i.name in init: continue
@@ -50,11 +51,15 @@ for i in m.graph.input:
     spec[i.name] = {"dims": dims, "type": "int64" if t.elem_type == 7 else "float32"}
     if len(spec) == 1 and t.elem_type == 1:
         np.save(sys.argv[2], r.standard_normal([4] + dims).astype(np.float32))
+    elif len(spec) == 1 and t.elem_type == 7:
+        # token ids: below the size of the embedding table they index
+        sizes = [init[n.input[0]].dims[0] for n in m.graph.node if n.op_type == "Gather" and n.input[1] == i.name and n.input[0] in init]
+        np.save(sys.argv[2], r.integers(0, sizes[0] if sizes else 10, [4] + dims).astype(np.int64))
 print(json.dumps(spec))
 PY
 )
     if [ ! -f "$T/$name.calib.npy" ] || [ "$(echo "$spec" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" != 1 ]; then
-        echo "$name: skipped (static calibration here needs one float input)"; continue
+        echo "$name: skipped (this script calibrates models with one float or int64 input)"; continue
     fi
     "$E" quantize "$model" "$T/$name.int8.onnx" --calib "$T/$name.calib.npy" >/dev/null
     f=$(p50 "$model" ""); q=$(p50 "$T/$name.int8.onnx" ""); o=$(ort_p50 "$T/$name.int8.onnx" "$spec" || echo nan)

@@ -76,7 +76,17 @@ void er_ocr_free(er_ocr *ocr);
  * Each pipeline is an opaque handle: *_options_init → optionally *_options_load_sidecar
  * (preprocessing and label files from a JSON file beside the model) → *_create → *_run (any
  * number of times) → *_free. Errors: constructors fill an optional er_msg; a handle keeps the
- * message of its last failed call (er_*_error). */
+ * message of its last failed call (er_*_error). For example:
+ *
+ *     er_vision_options o;
+ *     er_vision_options_init(&o);
+ *     er_vision_options_load_sidecar("digits_cls.onnx", &o, NULL, &msg);
+ *     er_classifier *c;
+ *     if (er_classify_create("digits_cls.onnx", &o, &c, &msg) != ER_OK) puts(msg.text);
+ *     er_class_score top[3];
+ *     int n;
+ *     if (er_classify_run(c, &img, 3, top, &n) == ER_OK) printf("%s %.3f\n", top[0].label, top[0].prob);
+ *     er_classify_free(c); */
 
 #define ER_TASK_PATH_MAX 1024
 
@@ -182,7 +192,8 @@ void er_detect_free(er_detector *det);
 void er_detect_draw(er_image *img, const er_detect_result *result);
 
 /* Text classification: BERT WordPiece tokenizer + a BERT-family classifier with inputs
- * input_ids, attention_mask and (optionally) token_type_ids, output logits [1, C]. */
+ * input_ids, attention_mask and (optionally) token_type_ids, output logits [1, C] (softmax),
+ * or [1, 1] (a binary classifier's logit for class 1: sigmoid). */
 typedef struct er_text_options {
     char vocab[ER_TASK_PATH_MAX];  /* WordPiece vocabulary, one piece per line */
     char labels[ER_TASK_PATH_MAX]; /* "": class numbers */

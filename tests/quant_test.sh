@@ -2,7 +2,8 @@
 # INT8 quantization end to end on the digits CNN (tools/train_digits.py, real labelled data):
 # top-1 on the held-out split for FP32, dynamic, static (each calibration method, per-channel
 # and per-tensor) and the PyTorch QAT export, in edgerun and in ONNX Runtime; then the error
-# paths (bad calibration data, nothing to quantize), which must leave no output file.
+# paths (bad calibration data, nothing to quantize), which must leave no output file; and the
+# BERT-style encoder (int64 token ids): FP32 vs INT8 agreement, static and dynamic.
 # Usage: tests/quant_test.sh [BUILD_DIR]   (default build). Needs /usr/bin/python3 with numpy
 # and node with onnxruntime-node in node_modules (ORT columns are skipped without it).
 set -eu
@@ -61,6 +62,60 @@ set -- $(eval_model "$D/digits_qat.onnx" qat)
 printf '%-34s %10s %10s %10s\n' "pytorch QAT (torch: $QAT_TORCH)" "$1" "$2" $(( $(stat -c %s "$D/digits_qat.onnx") / 1024 ))
 check_drop "QAT vs PyTorch" "$1" "$QAT_TORCH" 0.5
 check_drop "PyTorch vs QAT in edgerun" "$QAT_TORCH" "$1" 0.5
+
+# ---- BERT-style encoder (int64 token ids; tools/export_models.py `encoder`) ----
+# Calibration feeds the token ids through unchanged; FP32 vs INT8 agreement of logits and
+# hidden states on 4 held-out sequences, static and dynamic, in edgerun and ONNX Runtime.
+MODELS=${EDGERUN_MODELS:-/tmp/speed_models}
+ENC=$MODELS/encoder.op13.onnx
+if [ -f "$ENC" ]; then
+    $PY -c "
+import numpy as np
+r = np.random.default_rng(7)
+np.save('$T/enc_calib.npy', r.integers(0, 1000, (16, 1, 64)).astype(np.int64))
+for i in range(4): np.save('$T/enc_test%d.npy' % i, r.integers(0, 1000, (1, 64)).astype(np.int64))"
+    "$E" quantize "$ENC" "$T/enc_static.onnx" --calib "$T/enc_calib.npy" >/dev/null
+    "$E" quantize "$ENC" "$T/enc_dynamic.onnx" --mode dynamic >/dev/null
+    for i in 0 1 2 3; do
+        for m in "$ENC" "$T/enc_static.onnx" "$T/enc_dynamic.onnx"; do
+            "$E" run "$m" -i "$T/enc_test$i.npy" -o "$T/enc_$(basename "$m" .onnx)_$i" -t 1 >/dev/null
+            if [ $HAVE_ORT = 1 ] && [ "$m" != "$ENC" ]; then
+                node "$ROOT/tools/ort_run.js" "$m" "$T/encort_$(basename "$m" .onnx)_$i" "input_ids=$T/enc_test$i.npy" >/dev/null 2>&1 ||
+                    { echo "FAIL: ONNX Runtime could not run $m"; fail=1; }
+            fi
+        done
+    done
+    printf '%-34s %10s %10s %10s %10s\n' "encoder vs fp32 (4 sequences)" cos_logit maxd_logit cos_hidden maxd_hid
+    for kind in static dynamic; do
+        for who in enc encort; do
+            [ $who = encort ] && [ $HAVE_ORT = 0 ] && continue
+            line=$($PY - "$T" $kind $who <<'PY'
+import sys, numpy as np
+t, kind, who = sys.argv[1:]
+res = []
+for o in ("logits", "hidden"):
+    cos, md = 1.0, 0.0
+    for i in range(4):
+        a = np.load("%s/enc_encoder.op13_%d/%s.npy" % (t, i, o)).astype(np.float64).ravel()
+        b = np.load("%s/%s_enc_%s_%d/%s.npy" % (t, who, kind, i, o)).astype(np.float64).ravel()
+        cos = min(cos, a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        md = max(md, np.abs(a - b).max())
+    res += [cos, md]
+print("%.5f %.4f %.5f %.4f" % tuple(res))
+PY
+)
+            set -- $line
+            printf '%-34s %10s %10s %10s %10s\n' "int8 $kind ($([ $who = enc ] && echo edgerun || echo ort))" "$1" "$2" "$3" "$4"
+            # static rounds every activation around the quantized ops, dynamic only the MatMul inputs
+            lim=$([ $kind = static ] && echo "0.995 0.1 0.998" || echo "0.999 0.03 0.9995")
+            set -- "$@" $lim
+            $PY -c "import sys; sys.exit(0 if $1 >= $5 and $2 <= $6 and $3 >= $7 else 1)" ||
+                { echo "FAIL: encoder int8 $kind ($who) disagrees with fp32 (min cosines >= $5 / $7, logit diff <= $6)"; fail=1; }
+        done
+    done
+else
+    echo "encoder: skipped ($ENC not found; tools/export_models.py exports it)"
+fi
 
 # ---- bad input: clear message, exit 1, no file left behind ----
 expect_error() { # MESSAGE_PART OUT ARGS...

@@ -86,6 +86,14 @@ cli_tests() {
     timeout "$2" bash tests/cli_test.sh "$1/edgerun"
 }
 
+# script_tests NAME BUILD_DIR LIMIT [ARGS...]: tests/NAME_test.sh BUILD_DIR ARGS under a time limit.
+script_tests() {
+    local name=$1 dir=$2 limit=$3
+    shift 3
+    [ -f "tests/${name}_test.sh" ] || { skip "tests/${name}_test.sh does not exist yet"; return; }
+    timeout "$limit" bash "tests/${name}_test.sh" "$dir" "$@"
+}
+
 ocr_tests() {
     [ -f tests/ocr_test.sh ] || { skip "tests/ocr_test.sh does not exist yet"; return; }
     local dir=$1 limit=$2
@@ -105,6 +113,9 @@ if [ $release_ok -eq 1 ]; then
     step "release: cli" cli_tests "$BUILD_DIR" 300
     step "release: ocr end-to-end" ocr_tests "$BUILD_DIR" 600
     step "release: parity vs ORT" timeout 900 bash tests/parity.sh "$BUILD_DIR/edgerun"
+    step "release: tasks" script_tests tasks "$BUILD_DIR" 600
+    step "release: quantization" script_tests quant "$BUILD_DIR" 900
+    step "release: llm" script_tests llm "$BUILD_DIR" 900
 else
     results+=("release: tests                NOT RUN (build failed)")
 fi
@@ -117,6 +128,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
         step "asan: conformance" with_sanitizer_options conformance "$ASAN_BUILD_DIR" 900
         step "asan: cli" with_sanitizer_options cli_tests "$ASAN_BUILD_DIR" 600
         step "asan: ocr end-to-end" with_sanitizer_options ocr_tests "$ASAN_BUILD_DIR" 600 --count 5
+        step "asan: tasks" with_sanitizer_options script_tests tasks "$ASAN_BUILD_DIR" 900
     else
         results+=("asan: tests                   NOT RUN (build failed)")
     fi

@@ -147,7 +147,8 @@ def decode(y, fmt, conf, iou_thr, w_img, h_img, size):
         cx, cy, w, h = boxes[k]
         b = [np.clip((cx - w / 2 - px) / r, 0, w_img), np.clip((cy - h / 2 - py) / r, 0, h_img),
              np.clip((cx + w / 2 - px) / r, 0, w_img), np.clip((cy + h / 2 - py) / r, 0, h_img)]
-        cand.append((score[k], k, int(cls[k]), b))
+        if b[2] > b[0] and b[3] > b[1]:
+            cand.append((score[k], k, int(cls[k]), b))
     cand.sort(key=lambda c: (-c[0], c[1]))
     out = []
     def iou(a, b):
@@ -266,6 +267,32 @@ sentiment_sense() {
         [ "$("$BIN" sentiment "$M/sentiment.onnx" "Worst phone ever, it is junk and broke immediately." | cut -f1)" = negative ]
 }
 check "sentiment: clear positive and negative reviews labelled right" sentiment_sense
+
+# A one-logit head (logit1 - logit0) must give the same probabilities through the sigmoid.
+single_logit() {
+    $PY - "$M/sentiment.onnx" "$TMP/single.onnx" <<'EOF' || return 1
+import sys, onnx
+from onnx import helper, TensorProto
+m = onnx.load(sys.argv[1])
+g = m.graph
+old = g.output[0].name
+g.node.extend([helper.make_node("Constant", [], ["w"], value=helper.make_tensor("w", TensorProto.FLOAT, [2, 1], [-1.0, 1.0])),
+               helper.make_node("MatMul", [old, "w"], ["single_logit"])])
+del g.output[:]
+g.output.extend([helper.make_tensor_value_info("single_logit", TensorProto.FLOAT, ["batch", 1])])
+onnx.save(m, sys.argv[2])
+EOF
+    local t="The battery life is poor but the screen is great"
+    "$BIN" sentiment "$M/sentiment.onnx" "$t" --json >"$TMP/two.json" || return 1
+    "$BIN" sentiment "$TMP/single.onnx" "$t" --json --vocab "$M/sentiment_vocab.txt" --labels "$M/sentiment_labels.txt" >"$TMP/one.json" || return 1
+    $PY - "$TMP/two.json" "$TMP/one.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["label"] == b["label"] and max(abs(x - y) for x, y in zip(a["probs"], b["probs"])) < 1e-5, (a, b)
+print(b["label"], b["probs"])
+EOF
+}
+check "sentiment: a single-logit head gives the sigmoid of the logit difference" single_logit
 
 # --- errors: message and exit status 1 ---
 expect_error() { # NAME PATTERN COMMAND...

@@ -66,19 +66,28 @@ static void tensor_free(er_tensor *t)
     free(t);
 }
 
-/* Runs op (infer, prepare, run) on inputs whose data is all set; returns the output. */
-static er_tensor *run_op(const er_op *op, const er_node *node, er_threadpool *pool, er_tensor **in,
-                         int n_in, char *err)
+/* Runs op: infer and prepare see the data of the inputs in const_mask only (as at planning),
+ * run sees all. Returns the output, or NULL with err set. */
+static er_tensor *run_op_masked(const er_op *op, const er_node *node, er_threadpool *pool, er_tensor **in,
+                                int n_in, unsigned const_mask, char *err)
 {
     er_kctx ctx = { .pool = pool, .node = node, .opset = 17, .err = err, .err_size = 256 };
     er_tensor *out = calloc(1, sizeof *out);
     er_tensor *outs[1] = { out };
-    if (op->infer(&ctx, in, n_in, outs, 1) != ER_OK) { free(out); return NULL; }
+    void *saved[8] = { 0 };
+    for (int k = 0; k < n_in && k < 8; k++)
+        if (in[k] && !(const_mask >> k & 1u)) {
+            saved[k] = in[k]->data;
+            in[k]->data = NULL;
+        }
+    er_status st = op->infer(&ctx, in, n_in, outs, 1);
     int64_t n = er_tensor_numel(out);
     out->data = er_aligned_alloc(sizeof(float) * (size_t)(n ? n : 1));
     void *ws = ctx.workspace_bytes ? er_aligned_alloc(ctx.workspace_bytes) : NULL;
     void *state = NULL;
-    er_status st = op->prepare ? op->prepare(&ctx, in, n_in, outs, 1, &state) : ER_OK;
+    if (st == ER_OK && op->prepare) st = op->prepare(&ctx, in, n_in, outs, 1, &state);
+    for (int k = 0; k < n_in && k < 8; k++)
+        if (saved[k]) in[k]->data = saved[k];
     ctx.state = state;
     ctx.workspace = ws;
     if (st == ER_OK) st = op->run(&ctx, in, n_in, outs, 1);
@@ -86,6 +95,12 @@ static er_tensor *run_op(const er_op *op, const er_node *node, er_threadpool *po
     er_aligned_free(ws);
     if (st != ER_OK) { tensor_free(out); return NULL; }
     return out;
+}
+
+static er_tensor *run_op(const er_op *op, const er_node *node, er_threadpool *pool, er_tensor **in,
+                         int n_in, char *err)
+{
+    return run_op_masked(op, node, pool, in, n_in, ~0u, err);
 }
 
 static void compare(const char *what, const er_tensor *got, const er_tensor *want, double tol)
@@ -126,9 +141,16 @@ static const conv_case conv_cases[] = {
     { 1, 32, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 32, true, false },  /* depthwise 3×3 s1 */
     { 2, 17, 16, 13, 17, 3, 3, 2, 2, 1, 1, 1, 17, true, false },  /* depthwise 3×3 s2 */
     { 1, 8, 20, 20, 8, 5, 5, 1, 1, 2, 2, 1, 8, false, false },    /* depthwise 5×5 */
+    { 1, 9, 11, 21, 9, 3, 3, 2, 2, 0, 0, 1, 9, true, false },     /* depthwise unpadded s2, odd width */
+    { 1, 3, 5, 70, 3, 3, 3, 1, 2, 1, 1, 1, 3, true, false },      /* depthwise wide rows, stride (1,2) */
+    { 1, 5, 3, 40, 5, 5, 5, 2, 1, 2, 2, 1, 5, true, false },      /* depthwise 5×5 on 3 rows */
     { 1, 6, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 6, true, false },      /* channel multiplier 2 */
     { 1, 5, 1, 37, 11, 1, 4, 1, 3, 0, 2, 1, 1, true, true },      /* 1-D */
     { 1, 4, 3, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, true, false },       /* 1×1 output */
+    { 1, 10, 6, 29, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* direct kernel, row tail */
+    { 2, 8, 5, 60, 13, 3, 3, 1, 1, 1, 1, 2, 1, true, false },     /* direct, dilation 2, 2 tiles */
+    { 1, 40, 4, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, false, false },   /* direct, K > KC */
+    { 1, 3, 9, 33, 30, 1, 1, 1, 1, 0, 0, 1, 1, true, false },     /* flat 1×1, tail */
 };
 
 static void conv_node(const conv_case *cc, attrs *t, int64_t *ints, er_node *node, const char *op,
@@ -244,6 +266,148 @@ static void check_maxpool(const pool_case *pc, er_threadpool *pool)
     tensor_free(x); tensor_free(want); tensor_free(got);
 }
 
+typedef struct mm_case {
+    int64_t a[4], b[4];
+    int na, nb;
+    bool b_const;
+} mm_case;
+
+static const mm_case mm_cases[] = {
+    { { 2, 3, 37, 50 }, { 50, 45 }, 4, 2, true },      /* batch rows folded into M */
+    { { 5, 70 }, { 70, 33 }, 2, 2, true },
+    { { 3, 9, 300 }, { 300, 40 }, 3, 2, true },        /* K > KC */
+    { { 2, 4, 17, 64 }, { 2, 4, 64, 29 }, 4, 4, false }, /* attention-style batched */
+    { { 13, 7 }, { 7, 70 }, 2, 2, false },
+    { { 2, 1, 5, 6 }, { 3, 6, 7 }, 4, 3, false },      /* broadcast: reference path */
+    { { 8 }, { 8, 3 }, 1, 2, true },                   /* 1-D A: reference path */
+};
+
+static void check_matmul(const mm_case *mc, er_threadpool *pool)
+{
+    unsigned seed = (unsigned)(mc->a[0] * 7 + mc->b[mc->nb - 1]);
+    er_tensor *a = tensor_new(mc->a, mc->na, &seed), *b = tensor_new(mc->b, mc->nb, &seed);
+    er_node node = { .name = "mm", .op_type = "MatMul", .domain = "", .n_in = 2, .n_out = 1 };
+    er_tensor *in[2] = { a, b };
+    char err[256] = "";
+    er_tensor *want = run_op(er_op_find_ref("", "MatMul"), &node, NULL, in, 2, err);
+    er_tensor *got = run_op_masked(find_fast("", "MatMul"), &node, pool, in, 2, mc->b_const ? 3u : 1u, err);
+    char what[160];
+    snprintf(what, sizeof what, "MatMul %s K=%lld const=%d %s", er_isa_name(er_cpu_isa()),
+             (long long)mc->b[mc->nb - 2], mc->b_const, err);
+    compare(what, got, want, 1e-5 * (double)mc->b[mc->nb - 2] + 1e-5);
+    tensor_free(a); tensor_free(b); tensor_free(want); tensor_free(got);
+}
+
+typedef struct gemm_case {
+    int m, k, n, ta, tb, c_kind;   /* c_kind: 0 none, 1 [N], 2 [1,N], 3 [M,N] */
+    float alpha, beta;
+} gemm_case;
+
+static const gemm_case gemm_cases[] = {
+    { 1, 512, 1000, 0, 1, 1, 1.0f, 1.0f },   /* classifier head */
+    { 7, 33, 65, 0, 0, 0, 1.0f, 1.0f },
+    { 9, 20, 31, 0, 1, 2, 1.0f, 0.5f },
+    { 6, 10, 12, 1, 0, 1, 1.0f, 1.0f },      /* transA: reference path */
+    { 6, 10, 12, 0, 1, 3, 2.0f, 1.0f },      /* alpha, full C: reference path */
+};
+
+static void check_gemm(const gemm_case *gc, er_threadpool *pool)
+{
+    unsigned seed = (unsigned)(gc->m * 11 + gc->n);
+    int64_t ad[2] = { gc->ta ? gc->k : gc->m, gc->ta ? gc->m : gc->k };
+    int64_t bd[2] = { gc->tb ? gc->n : gc->k, gc->tb ? gc->k : gc->n };
+    int64_t cd[2] = { gc->c_kind == 3 ? gc->m : 1, gc->n };
+    er_tensor *a = tensor_new(ad, 2, &seed), *b = tensor_new(bd, 2, &seed);
+    er_tensor *c = gc->c_kind == 0 ? NULL : gc->c_kind == 1 ? tensor_new(cd + 1, 1, &seed) : tensor_new(cd, 2, &seed);
+    attrs t = { .n = 0 };
+    attr_int(&t, "transA", gc->ta);
+    attr_int(&t, "transB", gc->tb);
+    attr_float(&t, "alpha", gc->alpha);
+    attr_float(&t, "beta", gc->beta);
+    er_node node = { .name = "g", .op_type = "Gemm", .domain = "", .n_in = c ? 3 : 2, .n_out = 1, .n_attrs = t.n, .attrs = t.a };
+    er_tensor *in[3] = { a, b, c };
+    char err[256] = "";
+    er_tensor *want = run_op(er_op_find_ref("", "Gemm"), &node, NULL, in, node.n_in, err);
+    er_tensor *got = run_op_masked(find_fast("", "Gemm"), &node, pool, in, node.n_in, 6u, err);
+    char what[160];
+    snprintf(what, sizeof what, "Gemm %s m=%d k=%d n=%d ta=%d tb=%d c=%d %s", er_isa_name(er_cpu_isa()), gc->m,
+             gc->k, gc->n, gc->ta, gc->tb, gc->c_kind, err);
+    compare(what, got, want, 1e-5 * gc->k + 1e-5);
+    tensor_free(a); tensor_free(b); tensor_free(c); tensor_free(want); tensor_free(got);
+}
+
+/* Unary-style ops: Erf, Softmax over several axes, Pow with exponents 2 (fast) and 3. */
+static void check_eltwise(er_threadpool *pool)
+{
+    unsigned seed = 99;
+    int64_t xd[3] = { 3, 37, 129 }, sd[1] = { 1 };
+    er_tensor *x = tensor_new(xd, 3, &seed), *e = tensor_new(sd, 1, NULL);
+    for (int64_t i = 0; i < er_tensor_numel(x); i++) ((float *)x->data)[i] *= 4.0f;
+    char err[256] = "", what[160];
+    er_tensor *in[2] = { x, e };
+    er_node erf = { .name = "e", .op_type = "Erf", .domain = "", .n_in = 1, .n_out = 1 };
+    er_tensor *want = run_op(er_op_find_ref("", "Erf"), &erf, NULL, in, 1, err);
+    er_tensor *got = run_op(find_fast("", "Erf"), &erf, pool, in, 1, err);
+    snprintf(what, sizeof what, "Erf %s %s", er_isa_name(er_cpu_isa()), err);
+    compare(what, got, want, 1e-6);
+    tensor_free(want); tensor_free(got);
+    for (int64_t axis = -1; axis <= 1; axis++) {
+        attrs t = { .n = 0 };
+        attr_int(&t, "axis", axis);
+        er_node sm = { .name = "s", .op_type = "Softmax", .domain = "", .n_in = 1, .n_out = 1, .n_attrs = t.n, .attrs = t.a };
+        want = run_op(er_op_find_ref("", "Softmax"), &sm, NULL, in, 1, err);
+        got = run_op(find_fast("", "Softmax"), &sm, pool, in, 1, err);
+        snprintf(what, sizeof what, "Softmax %s axis=%lld %s", er_isa_name(er_cpu_isa()), (long long)axis, err);
+        compare(what, got, want, 1e-6);
+        tensor_free(want); tensor_free(got);
+    }
+    for (int p = 2; p <= 3; p++) {
+        ((float *)e->data)[0] = (float)p;
+        er_node pw = { .name = "p", .op_type = "Pow", .domain = "", .n_in = 2, .n_out = 1 };
+        want = run_op(er_op_find_ref("", "Pow"), &pw, NULL, in, 2, err);
+        got = run_op(find_fast("", "Pow"), &pw, pool, in, 2, err);
+        snprintf(what, sizeof what, "Pow %s p=%d %s", er_isa_name(er_cpu_isa()), p, err);
+        compare(what, got, want, 1e-5);
+        tensor_free(want); tensor_free(got);
+    }
+    tensor_free(x); tensor_free(e);
+}
+
+/* Nearest Resize by integer factors (fast path) and cases that must take the reference. */
+static void check_resize(er_threadpool *pool)
+{
+    static const struct {
+        float sh, sw;
+        const char *coord, *nearest;
+    } cases[] = {
+        { 2, 2, "asymmetric", "floor" }, { 3, 2, "asymmetric", "round_prefer_floor" },
+        { 2, 3, "asymmetric", "floor" }, { 2, 2, "half_pixel", "round_prefer_floor" },
+    };
+    unsigned seed = 5;
+    int64_t xd[4] = { 1, 3, 5, 7 }, rd[1] = { 0 }, sd[1] = { 4 };
+    er_tensor *x = tensor_new(xd, 4, &seed), *roi = tensor_new(rd, 1, NULL), *sc = tensor_new(sd, 1, NULL);
+    for (size_t i = 0; i < ER_ARRAY_LEN(cases); i++) {
+        float *f = sc->data;
+        f[0] = f[1] = 1.0f;
+        f[2] = cases[i].sh;
+        f[3] = cases[i].sw;
+        attrs t = { .n = 0 };
+        attr_str(&t, "mode", "nearest");
+        attr_str(&t, "coordinate_transformation_mode", cases[i].coord);
+        attr_str(&t, "nearest_mode", cases[i].nearest);
+        er_node node = { .name = "r", .op_type = "Resize", .domain = "", .n_in = 3, .n_out = 1, .n_attrs = t.n, .attrs = t.a };
+        er_tensor *in[3] = { x, roi, sc };
+        char err[256] = "", what[160];
+        er_tensor *want = run_op(er_op_find_ref("", "Resize"), &node, NULL, in, 3, err);
+        er_tensor *got = run_op(find_fast("", "Resize"), &node, pool, in, 3, err);
+        snprintf(what, sizeof what, "Resize %s x%gx%g %s %s %s", er_isa_name(er_cpu_isa()), cases[i].sh, cases[i].sw,
+                 cases[i].coord, cases[i].nearest, err);
+        compare(what, got, want, 0.0);
+        tensor_free(want); tensor_free(got);
+    }
+    tensor_free(x); tensor_free(roi); tensor_free(sc);
+}
+
 int main(void)
 {
     static const char *isas[] = { "ref", "avx2", "avx512" };
@@ -254,6 +418,10 @@ int main(void)
             er_threadpool *pool = er_threadpool_create(threads);
             conv_suite(pool);
             for (size_t i = 0; i < ER_ARRAY_LEN(pool_cases); i++) check_maxpool(&pool_cases[i], pool);
+            for (size_t i = 0; i < ER_ARRAY_LEN(mm_cases); i++) check_matmul(&mm_cases[i], pool);
+            for (size_t i = 0; i < ER_ARRAY_LEN(gemm_cases); i++) check_gemm(&gemm_cases[i], pool);
+            check_eltwise(pool);
+            check_resize(pool);
             er_threadpool_free(pool);
         }
     }

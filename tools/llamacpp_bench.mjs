@@ -26,7 +26,7 @@ for await (const tok of seq.evaluate(tokens, { temperature: 0 })) {
 }
 const promptS = (tFirst - t0) / 1000, decodeS = (tLast - tFirst) / 1000;
 console.log(JSON.stringify({
-    prompt_tokens: tokens.length, generated_tokens: out.length,
+    prompt_tokens: tokens.length, generated_tokens: out.length, prompt_ids: tokens,
     prompt_tokens_per_s: tokens.length / promptS, generation_tokens_per_s: (out.length - 1) / decodeS,
     tokens: out,
 }));

@@ -1,5 +1,6 @@
 #include "core/cpu.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,13 +58,26 @@ const char *er_isa_name(er_isa isa)
     return "ref";
 }
 
-er_isa er_cpu_isa(void)
+/* The hardware level, detected once: cpuid traps to the hypervisor on virtual machines, and
+ * kernels ask at every run. -1 until detected; racing first calls store the same value. */
+static _Atomic int hw_isa = -1;
+
+static er_isa hardware_isa(void)
 {
+    int cached = atomic_load_explicit(&hw_isa, memory_order_relaxed);
+    if (cached >= 0) return (er_isa)cached;
     er_cpu_features f;
     er_cpu_detect(&f);
     er_isa best = ER_ISA_REF;
     if (f.avx2 && f.fma && f.f16c) best = ER_ISA_AVX2;
     if (best == ER_ISA_AVX2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) best = ER_ISA_AVX512;
+    atomic_store_explicit(&hw_isa, (int)best, memory_order_relaxed);
+    return best;
+}
+
+er_isa er_cpu_isa(void)
+{
+    er_isa best = hardware_isa();
     const char *env = getenv("EDGERUN_ISA");
     if (env) {
         er_isa want = best;

@@ -35,6 +35,8 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
     st.nodes_before = g->n_nodes;
     if (level > 0) {
         int r;
+        if ((r = er_pass_constants_to_init(g)) < 0) goto nomem;
+        st.constants_moved = r;
         if ((r = er_pass_eliminate_identity(g)) < 0) goto nomem;
         st.identities_removed = r;
         er_pass_fuse_qdq(g);

@@ -10,6 +10,7 @@ typedef struct er_pass_stats {
     int bn_folded;
     int identities_removed;
     int dead_removed;
+    int constants_moved;  /* Constant nodes turned into initializers */
     int fused;            /* nodes absorbed into fused ops */
 } er_pass_stats;
 
@@ -20,6 +21,8 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
 int er_pass_eliminate_identity(er_graph *g);
 int er_pass_fold_batchnorm(er_graph *g);
 int er_pass_dead_code(er_graph *g);
+/* Constant nodes with a tensor value into initializers (const_to_init.c). */
+int er_pass_constants_to_init(er_graph *g);
 /* Conv + residual Add + activation into edgerun.FusedConv (fuse_conv.c). */
 int er_pass_fuse_conv(er_graph *g);
 

@@ -90,9 +90,6 @@ static er_status calib_view(calib_run *r, int k, er_tensor_view *view, char *err
 {
     er_status st = er_session_output(r->sess, r->out_index[k], view);
     if (st != ER_OK) return er_fail(err, err_size, st, "calibration: %s", er_session_error(r->sess));
-    if (view->dtype != ER_F32)
-        return er_fail(err, err_size, ER_ERR_DTYPE, "tensor '%s' is %s, not float32", view->name,
-                       er_dtype_name(view->dtype));
     return ER_OK;
 }
 
@@ -182,6 +179,10 @@ static er_status run_pass(calib_run *cr, const er_graph *src, const er_quant_opt
         for (int k = 0; k < n_ranges && st == ER_OK; k++) {
             er_tensor_view v;
             if ((st = calib_view(cr, k, &v, err, err_size)) != ER_OK) break;
+            if (v.dtype != ER_F32) {
+                ranges[k].not_float = true;
+                continue;
+            }
             int64_t n = er_shape_numel(v.dims, v.ndim);
             if (pass == 0) observe_minmax(&ranges[k], v.data, n);
             else observe_hist(&ranges[k], o->method, hist + (size_t)k * HIST_BINS, v.data, n);
@@ -218,6 +219,7 @@ er_status er_calibrate(const er_graph *src, const er_quant_options *o, const er_
     er_status st = calib_open(src, ranges, n_ranges, &cr, err, err_size);
     if (st != ER_OK) return st;
     for (int k = 0; k < n_ranges; k++) {
+        ranges[k].not_float = false;
         ranges[k].min = INFINITY;
         ranges[k].max = -INFINITY;
     }
@@ -228,6 +230,7 @@ er_status er_calibrate(const er_graph *src, const er_quant_options *o, const er_
     for (int pass = 0; pass < n_pass && st == ER_OK; pass++)
         st = run_pass(&cr, src, o, samples, n_samples, ranges, n_ranges, hist, pass, n_pass, err, err_size);
     for (int k = 0; k < n_ranges && st == ER_OK; k++) {
+        if (ranges[k].not_float) continue;
         if (!isfinite(ranges[k].min) || !isfinite(ranges[k].max)) {
             st = er_fail(err, err_size, ER_ERR_FORMAT, "tensor '%s' has no finite values during calibration",
                          ranges[k].name);

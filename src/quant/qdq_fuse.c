@@ -3,9 +3,9 @@
  *   DequantizeLinear(w_q) ─┼─ Conv ─ [Relu] ─ QuantizeLinear → y_q
  *   DequantizeLinear(b_q) ─┘
  * which runs exactly as QLinearConv(x_q, ..., w_q, ..., y_scale, y_zp, b_q): the float
- * detour only re-expresses the same integers. A Relu in between folds into the output
- * clamp when the output zero point is the bottom of the uint8 range (0). Dequantize nodes
- * left without readers are removed. */
+ * detour only re-expresses the same integers. A Relu or Clip (Relu6) in between folds into
+ * the output saturation when that saturates at or inside its bounds. Dequantize nodes left
+ * without readers are removed. */
 #include <math.h>
 #include <string.h>
 
@@ -21,10 +21,12 @@ static int producer(const er_graph *g, int v)
     return -1;
 }
 
-/* Nodes reading v (plus one when v is a graph output); *reader gets the last one. */
+/* Nodes reading v (plus one when v is a graph output); *reader gets the last one, -1 when
+ * only the graph output reads v. */
 static int readers(const er_graph *g, int v, int *reader)
 {
     int n = 0;
+    *reader = -1;
     for (int i = 0; i < g->n_outputs; i++) n += g->outputs[i] == v;
     for (int i = 0; i < g->n_nodes; i++) {
         if (!g->nodes[i].op_type) continue;
@@ -73,6 +75,42 @@ static bool bias_matches(const er_graph *g, int dq, float xs, const er_const *ws
     return nb == 1 || nb == nw;
 }
 
+/* The bounds of a Relu or Clip (inputs from opset 11, attributes before); false when not
+ * constant. */
+static bool clip_bounds(const er_graph *g, const er_node *n, float *lo, float *hi)
+{
+    *lo = is_op(n, "Relu") ? 0.0f : -INFINITY;
+    *hi = INFINITY;
+    if (is_op(n, "Relu")) return true;
+    if (n->n_in == 1) {
+        *lo = er_attr_float(n, "min", -INFINITY);
+        *hi = er_attr_float(n, "max", INFINITY);
+        return true;
+    }
+    for (int k = 1; k < n->n_in && k < 3; k++) {
+        if (n->in[k] < 0) continue;
+        const er_const *c = init_of(g, n->in[k]);
+        if (!c || c->dtype != ER_F32 || c->nbytes != 4) return false;
+        *(k == 1 ? lo : hi) = *(const float *)c->data;
+    }
+    return true;
+}
+
+/* Whether QuantizeLinear(scale, zp) after a Relu/Clip saturates at least where the clamp
+ * would: then the clamp adds nothing to the integer kernel's saturation and drops out.
+ * Relu6 calibrated to [0, <= 6] with zero point 0 is the common case. */
+static bool clamp_implied(const er_graph *g, const er_node *act, float scale, const er_const *zp)
+{
+    float lo, hi;
+    if (!clip_bounds(g, act, &lo, &hi) || !(scale > 0)) return false;
+    float z = zp->dtype == ER_U8 ? *(const uint8_t *)zp->data : zp->dtype == ER_I8 ? *(const int8_t *)zp->data : NAN;
+    float qmin = zp->dtype == ER_U8 ? 0.0f : -128.0f, qmax = zp->dtype == ER_U8 ? 255.0f : 127.0f;
+    if (isnan(z)) return false;
+    bool lo_ok = isinf(lo) || nearbyintf(lo / scale) + z <= qmin;
+    bool hi_ok = isinf(hi) || nearbyintf(hi / scale) + z >= qmax;
+    return lo_ok && hi_ok;
+}
+
 static bool fuse_conv(er_graph *g, int ci)
 {
     er_node *c = &g->nodes[ci];
@@ -88,17 +126,18 @@ static bool fuse_conv(er_graph *g, int ci)
         if (db < 0 || !bias_matches(g, db, xs, init_of(g, g->nodes[dw].in[1]))) return false;
     }
     int r = -1, relu = -1, v = c->out[0];
-    if (readers(g, v, &r) != 1) return false;
-    if (is_op(&g->nodes[r], "Relu")) {
+    if (readers(g, v, &r) != 1 || r < 0) return false;
+    if (is_op(&g->nodes[r], "Relu") || is_op(&g->nodes[r], "Clip")) {
         relu = r;
         v = g->nodes[relu].out[0];
-        if (readers(g, v, &r) != 1) return false;
+        if (readers(g, v, &r) != 1 || r < 0) return false;
     }
     er_node *qn = &g->nodes[r];
-    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]))
+    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]) ||
+        init_of(g, qn->in[1])->dtype != ER_F32)
         return false;
-    const er_const *yz = init_of(g, qn->in[2]);
-    if (relu >= 0 && !(yz->dtype == ER_U8 && *(const uint8_t *)yz->data == 0)) return false;
+    if (relu >= 0 && !clamp_implied(g, &g->nodes[relu], *(const float *)init_of(g, qn->in[1])->data, init_of(g, qn->in[2])))
+        return false;
     int *in = er_pool_alloc(&g->pool, sizeof(int) * 9);
     if (!in) return false;
     const er_node *x = &g->nodes[dx], *w = &g->nodes[dw];
@@ -111,6 +150,139 @@ static bool fuse_conv(er_graph *g, int ci)
     c->out[0] = qn->out[0];
     qn->op_type = NULL;
     if (relu >= 0) g->nodes[relu].op_type = NULL;
+    return true;
+}
+
+/* DequantizeLinear of an activation with one scale and zero point, constant (static) or
+ * computed by DynamicQuantizeLinear (dynamic). */
+static int act_dq(const er_graph *g, int v)
+{
+    int p = producer(g, v);
+    if (p < 0 || !is_op(&g->nodes[p], "DequantizeLinear") || g->nodes[p].n_in < 2 || init_of(g, g->nodes[p].in[0]))
+        return -1;
+    const er_node *n = &g->nodes[p];
+    if (scalar_init(g, n->in[1]) && init_of(g, n->in[1])->dtype == ER_F32 && (n->n_in < 3 || n->in[2] < 0 || scalar_init(g, n->in[2])))
+        return p;
+    int d = producer(g, n->in[1]);
+    return d >= 0 && is_op(&g->nodes[d], "DynamicQuantizeLinear") && g->nodes[d].out[1] == n->in[1] && n->n_in >= 3 &&
+                   g->nodes[d].out[2] == n->in[2]
+               ? p
+               : -1;
+}
+
+/* DequantizeLinear of a constant int8 weight with zero points 0, scaled per tensor or per
+ * output column (axis `col_axis` of the weight). */
+static int weight_dq(const er_graph *g, int v, int col_axis)
+{
+    int p = producer(g, v);
+    if (p < 0 || !is_op(&g->nodes[p], "DequantizeLinear") || g->nodes[p].n_in < 2) return -1;
+    const er_node *n = &g->nodes[p];
+    const er_const *w = init_of(g, n->in[0]), *sc = init_of(g, n->in[1]);
+    const er_const *z = n->n_in > 2 ? init_of(g, n->in[2]) : NULL;
+    if (!w || w->dtype != ER_I8 || w->ndim != 2 || !sc || sc->dtype != ER_F32) return -1;
+    if (n->n_in > 2 && n->in[2] >= 0 && (!z || z->dtype != ER_I8)) return -1;
+    for (size_t i = 0; z && i < z->nbytes; i++)
+        if (((const int8_t *)z->data)[i]) return -1;
+    int64_t ns = (int64_t)(sc->nbytes / 4);
+    if (ns == 1) return p;
+    int64_t axis = er_attr_int(n, "axis", 1);
+    if (axis < 0) axis += 2;
+    return axis == col_axis && ns == w->dims[col_axis] ? p : -1;
+}
+
+/* The constant float vector [N] (or [1, N]) v, or NULL. */
+static const er_const *float_row(const er_graph *g, int v, int64_t n)
+{
+    const er_const *c = init_of(g, v);
+    return c && c->dtype == ER_F32 && (int64_t)(c->nbytes / 4) == n && c->dims[c->ndim - 1] == n ? c : NULL;
+}
+
+/* The C input of the fused node from a Gemm bias: int32 already in accumulator units, or float. */
+static int gemm_bias(const er_graph *g, int v, int dx, int dw, int64_t n)
+{
+    int db = const_dq(g, v, true, 0);
+    const er_const *xs = init_of(g, g->nodes[dx].in[1]);
+    if (db >= 0 && xs && bias_matches(g, db, *(const float *)xs->data, init_of(g, g->nodes[dw].in[1])))
+        return g->nodes[db].in[0];
+    return float_row(g, v, n) ? v : -2;
+}
+
+/*   DequantizeLinear(x_q) ─┐
+ *   DequantizeLinear(w_q) ─┴─ MatMul/Gemm ─ [QuantizeLinear → y_q]
+ * runs as QGemm (domain edgerun) on the packed int8 kernel: quantized output when a
+ * QuantizeLinear is the only reader, else float, with a following Add of a constant row
+ * (the bias a MatMul export leaves behind) folded in. */
+static bool fuse_matmul(er_graph *g, int mi)
+{
+    er_node *m = &g->nodes[mi];
+    bool gemm = is_op(m, "Gemm");
+    if ((!gemm && !is_op(m, "MatMul")) || m->n_in < 2 || m->n_out != 1) return false;
+    bool trans_b = gemm && er_attr_int(m, "transB", 0) != 0;
+    if (gemm && (er_attr_int(m, "transA", 0) != 0 || er_attr_float(m, "alpha", 1.0f) != 1.0f ||
+                 er_attr_float(m, "beta", 1.0f) != 1.0f))
+        return false;
+    int dx = act_dq(g, m->in[0]), dw = weight_dq(g, m->in[1], trans_b ? 0 : 1);
+    if (dx < 0 || dw < 0) return false;
+    const er_const *wq = init_of(g, g->nodes[dw].in[0]);
+    int64_t n = wq->dims[trans_b ? 0 : 1];
+    int c = -1;
+    if (gemm && m->n_in > 2 && m->in[2] >= 0 && (c = gemm_bias(g, m->in[2], dx, dw, n)) == -2) return false;
+    int r = -1, v = m->out[0], out = v, ys = -1, yz = -1, absorbed = -1;
+    bool has_zp = g->nodes[dx].n_in > 2 && g->nodes[dx].in[2] >= 0;
+    if (readers(g, v, &r) == 1 && r >= 0) {
+        er_node *rn = &g->nodes[r];
+        if (is_op(rn, "QuantizeLinear") && rn->n_in >= 3 && scalar_init(g, rn->in[1]) && scalar_init(g, rn->in[2]) &&
+            init_of(g, rn->in[1])->dtype == ER_F32) {
+            ys = rn->in[1];
+            yz = rn->in[2];
+            out = rn->out[0];
+            absorbed = r;
+        } else if (c < 0 && is_op(rn, "Add") && rn->n_in == 2) {
+            int other = rn->in[0] == v ? rn->in[1] : rn->in[0];
+            if (float_row(g, other, n)) {
+                c = other;
+                out = rn->out[0];
+                absorbed = r;
+            }
+        }
+    }
+    int *in = er_pool_alloc(&g->pool, sizeof(int) * 9);
+    if (!in) return false;
+    const er_node *x = &g->nodes[dx], *w = &g->nodes[dw];
+    int vals[9] = { x->in[0], x->in[1], has_zp ? x->in[2] : -1, w->in[0], w->in[1], w->n_in > 2 ? w->in[2] : -1,
+                    c, ys, yz };
+    memcpy(in, vals, sizeof vals);
+    if (absorbed >= 0) g->nodes[absorbed].op_type = NULL;
+    m->op_type = "QGemm";
+    m->domain = "edgerun";
+    m->in = in;
+    m->n_in = ys >= 0 ? 9 : c >= 0 ? 7 : 6;
+    m->out[0] = out;
+    return true;
+}
+
+static bool same_const(const er_const *a, const er_const *b)
+{
+    return a && b && a->dtype == b->dtype && a->nbytes == b->nbytes && memcmp(a->data, b->data, a->nbytes) == 0;
+}
+
+/* DequantizeLinear(x_q) → MaxPool → QuantizeLinear with the same scale and zero point is
+ * MaxPool on x_q: max commutes with the monotonic (de)quantization. */
+static bool fuse_maxpool(er_graph *g, int pi)
+{
+    er_node *p = &g->nodes[pi];
+    if (!is_op(p, "MaxPool") || p->n_in != 1 || p->n_out != 1) return false;
+    int dq = const_dq(g, p->in[0], false, 1), r = -1;
+    if (dq < 0 || g->nodes[dq].n_in < 3 || !scalar_init(g, g->nodes[dq].in[1])) return false;
+    if (readers(g, p->out[0], &r) != 1 || r < 0) return false;
+    er_node *qn = &g->nodes[r];
+    const er_node *d = &g->nodes[dq];
+    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !same_const(init_of(g, qn->in[1]), init_of(g, d->in[1])) ||
+        !same_const(init_of(g, qn->in[2]), init_of(g, d->in[2])))
+        return false;
+    p->in[0] = d->in[0];
+    p->out[0] = qn->out[0];
+    qn->op_type = NULL;
     return true;
 }
 
@@ -128,7 +300,7 @@ int er_pass_fuse_qdq(er_graph *g)
 {
     int fused = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (fuse_conv(g, i)) fused++;
+        if (fuse_conv(g, i) || fuse_matmul(g, i) || fuse_maxpool(g, i)) fused++;
     if (fused) {
         drop_unread_dq(g);
         int j = 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "passes/passes.h"
 #include "quant/quantize.h"
 
 typedef struct qctx {
@@ -26,6 +27,8 @@ typedef struct qctx {
     bool *dyn;                /* per source value: dynamically quantized input (dynamic) */
     const char **deq;         /* per source value: dst name of its dequantized form */
     const float **wscale;     /* per source value (weights): scales chosen for it */
+    int *wsrc;                /* per source value: the initializer it is, or an Identity of; -1 */
+    bool *nonfloat;           /* per source value: calibration found it is not float32 */
     int *wscale_n;
     er_quant_range *ranges;
     int n_ranges;
@@ -43,6 +46,10 @@ void er_quant_options_init(er_quant_options *o)
 /* ---- which nodes ---- */
 
 static bool is_init(const er_graph *g, int v) { return v >= 0 && g->values[v].init; }
+
+/* Exporters share a weight between layers through Identity nodes; the weight is the
+ * initializer behind them. */
+static int weight_of(const qctx *q, int v) { return v >= 0 ? q->wsrc[v] : -1; }
 
 static bool float_init(const er_graph *g, int v, int min_rank, int max_rank)
 {
@@ -64,17 +71,20 @@ static int act_inputs(const qctx *q, const er_node *n, int slots[2])
     const er_graph *g = q->src;
     bool stat = q->o->mode == ER_QUANT_STATIC;
     if (n->domain[0] || excluded(q->o, n) || n->n_out < 1) return 0;
-    if (strcmp(n->op_type, "Conv") == 0 && n->n_in >= 2 && float_init(g, n->in[1], 3, 5) && !is_init(g, n->in[0])) {
+    for (int k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && q->nonfloat[n->in[k]]) return 0;
+    if (strcmp(n->op_type, "Conv") == 0 && n->n_in >= 2 && float_init(g, weight_of(q, n->in[1]), 3, 5) &&
+        !is_init(g, n->in[0])) {
         slots[0] = 0;
         return 1;
     }
     if ((strcmp(n->op_type, "Gemm") == 0 || strcmp(n->op_type, "MatMul") == 0) && n->n_in >= 2 &&
         !is_init(g, n->in[0])) {
-        if (float_init(g, n->in[1], 2, 2) && er_attr_int(n, "transA", 0) == 0) {
+        if (float_init(g, weight_of(q, n->in[1]), 2, 2) && er_attr_int(n, "transA", 0) == 0) {
             slots[0] = 0;
             return 1;
         }
-        if (stat && strcmp(n->op_type, "MatMul") == 0 && !is_init(g, n->in[1])) {
+        if (stat && strcmp(n->op_type, "MatMul") == 0 && weight_of(q, n->in[1]) < 0) {
             slots[0] = 0;
             slots[1] = 1;
             return 2;
@@ -82,7 +92,7 @@ static int act_inputs(const qctx *q, const er_node *n, int slots[2])
         return 0;
     }
     if (stat && strcmp(n->op_type, "Add") == 0 && n->n_in == 2 && n->in[0] >= 0 && n->in[1] >= 0 &&
-        !is_init(g, n->in[0]) && !is_init(g, n->in[1])) {
+        weight_of(q, n->in[0]) < 0 && weight_of(q, n->in[1]) < 0) {
         slots[0] = 0;
         slots[1] = 1;
         return 2;
@@ -297,7 +307,8 @@ static bool act_marked(const qctx *q, int sv)
 static const char *in_name(const qctx *q, int sv, bool quantized_node)
 {
     if (sv < 0) return NULL;
-    if (q->deq[sv] && (quantized_node || q->o->mode == ER_QUANT_STATIC)) return q->deq[sv];
+    bool weight = q->wsrc[sv] >= 0;
+    if (q->deq[sv] && (quantized_node || weight || q->o->mode == ER_QUANT_STATIC)) return q->deq[sv];
     return q->src->values[sv].name;
 }
 
@@ -309,11 +320,15 @@ static er_status copy_node(qctx *q, int i)
         return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED, "node '%s' has more than 64 inputs or outputs", n->name);
     er_status st = ER_OK;
     if (q->node_q[i]) {
-        int wv = n->in[1];
+        int wv = weight_of(q, n->in[1]);
         if (float_init(q->src, wv, 2, 5) && (st = quant_weight(q, n, wv)) != ER_OK) return st;
+        if (wv >= 0 && wv != n->in[1]) q->deq[n->in[1]] = q->deq[wv];
         int bias = strcmp(n->op_type, "Add") == 0 || strcmp(n->op_type, "MatMul") == 0 ? -1 : 2;
-        if (q->o->mode == ER_QUANT_STATIC && bias < n->n_in && bias >= 0 && n->in[bias] >= 0 && q->wscale[wv])
-            st = quant_bias(q, n->in[bias], q->ranges[q->range_of[n->in[0]]].scale, wv);
+        int bv = bias >= 0 && bias < n->n_in ? weight_of(q, n->in[bias]) : -1;
+        if (q->o->mode == ER_QUANT_STATIC && bv >= 0 && wv >= 0 && q->wscale[wv] && !q->deq[bv]) {
+            st = quant_bias(q, bv, q->ranges[q->range_of[n->in[0]]].scale, wv);
+            if (bv != n->in[bias]) q->deq[n->in[bias]] = q->deq[bv];
+        }
         if (st != ER_OK) return st;
     }
     for (int k = 0; k < n->n_in; k++) ins[k] = in_name(q, n->in[k], q->node_q[i]);
@@ -353,6 +368,18 @@ static er_status check_source(qctx *q)
     return ER_OK;
 }
 
+static void find_weights(qctx *q)
+{
+    const er_graph *g = q->src;
+    for (int v = 0; v < g->n_values; v++) q->wsrc[v] = is_init(g, v) ? v : -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
+        if (strcmp(n->op_type, "Identity") == 0 && !n->domain[0] && n->n_in == 1 && n->n_out == 1 && n->in[0] >= 0 &&
+            n->out[0] >= 0 && is_init(g, n->in[0]))
+            q->wsrc[n->out[0]] = n->in[0];
+    }
+}
+
 static bool graph_output(const er_graph *g, int v)
 {
     for (int i = 0; i < g->n_outputs; i++)
@@ -360,7 +387,7 @@ static bool graph_output(const er_graph *g, int v)
     return false;
 }
 
-/* The Relu node that is v's only reader, or -1. */
+/* The Relu or Clip node that is v's only reader, or -1. */
 static int sole_relu_consumer(const er_graph *g, int v)
 {
     int found = -1, uses = 0;
@@ -370,7 +397,9 @@ static int sole_relu_consumer(const er_graph *g, int v)
                 uses++;
                 found = i;
             }
-    return uses == 1 && strcmp(g->nodes[found].op_type, "Relu") == 0 && !g->nodes[found].domain[0] ? found : -1;
+    if (uses != 1 || g->nodes[found].domain[0]) return -1;
+    const char *op = g->nodes[found].op_type;
+    return strcmp(op, "Relu") == 0 || strcmp(op, "Clip") == 0 ? found : -1;
 }
 
 /* Picks the nodes to quantize and the activation tensors around them. */
@@ -393,17 +422,65 @@ static er_status select_nodes(qctx *q, int *n_quant)
         /* a graph output keeps its float value: quantizing it would only lose precision */
         int v = n->out[0];
         if (q->o->mode != ER_QUANT_STATIC || v < 0 || graph_output(g, v)) continue;
-        /* Conv → Relu: quantizing only the Relu output lets the integer kernel clamp at the
-         * zero point instead of running Relu in float between two quantizations */
+        /* Conv → Relu/Clip: quantizing only the activation's output lets the integer kernel's
+         * saturation do the clamping instead of running it in float between two quantizations */
         int relu = sole_relu_consumer(g, v);
         if (relu >= 0 && !q->o->symmetric && !graph_output(g, g->nodes[relu].out[0])) v = g->nodes[relu].out[0];
-        if (q->range_of[v] < 0) q->range_of[v] = q->n_ranges++;
+        if (q->range_of[v] < 0 && !q->nonfloat[v]) q->range_of[v] = q->n_ranges++;
     }
     if (!*n_quant)
         return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
                        "the model has no quantizable node (Conv or Gemm/MatMul with constant float weights%s, none excluded)",
                        q->o->mode == ER_QUANT_STATIC ? ", MatMul or Add of two activations" : "");
     return ER_OK;
+}
+
+/* Calibration showed which candidate tensors are not float (integer shape arithmetic, token
+ * ids): selects again without the nodes that touch them, keeping the measured ranges. */
+static er_status reselect(qctx *q, int *n_quant)
+{
+    const er_graph *g = q->src;
+    bool any = false;
+    for (int v = 0; v < g->n_values; v++)
+        if (q->range_of[v] >= 0 && q->ranges[q->range_of[v]].not_float) any = q->nonfloat[v] = true;
+    if (!any) return ER_OK;
+    er_quant_range *old = q->ranges;
+    int *old_of = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
+    if (!old_of) return oom(q);
+    memcpy(old_of, q->range_of, sizeof(int) * (size_t)g->n_values);
+    memset(q->node_q, 0, sizeof(bool) * (size_t)g->n_nodes);
+    for (int v = 0; v < g->n_values; v++) q->range_of[v] = -1;
+    q->n_ranges = 0;
+    er_status st = select_nodes(q, n_quant);
+    q->ranges = st == ER_OK ? calloc((size_t)(q->n_ranges ? q->n_ranges : 1), sizeof *q->ranges) : NULL;
+    if (st == ER_OK && !q->ranges) st = oom(q);
+    for (int v = 0; st == ER_OK && v < g->n_values; v++) {
+        if (q->range_of[v] < 0) continue;
+        if (old_of[v] < 0)
+            st = er_fail(q->err, q->err_size, ER_ERR_INTERNAL, "tensor '%s' was not calibrated", g->values[v].name);
+        else q->ranges[q->range_of[v]] = old[old_of[v]];
+    }
+    free(old);
+    free(old_of);
+    return st;
+}
+
+/* max commutes with a monotonic quantization: a MaxPool whose output takes its input's
+ * parameters runs directly on the quantized tensor once the QDQ pair around it is fused. */
+static void share_maxpool_ranges(qctx *q)
+{
+    const er_graph *g = q->src;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
+        if (strcmp(n->op_type, "MaxPool") != 0 || n->domain[0] || n->n_in < 1 || n->n_out != 1 || n->in[0] < 0 ||
+            n->out[0] < 0)
+            continue;
+        int a = q->range_of[n->in[0]], b = q->range_of[n->out[0]];
+        if (a < 0 || b < 0 || q->ranges[a].not_float) continue;
+        const char *name = q->ranges[b].name;
+        q->ranges[b] = q->ranges[a];
+        q->ranges[b].name = name;
+    }
 }
 
 static er_status build(qctx *q)
@@ -435,6 +512,8 @@ static void qctx_free(qctx *q)
     free(q->deq);
     free(q->wscale);
     free(q->wscale_n);
+    free(q->wsrc);
+    free(q->nonfloat);
 }
 
 er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_tensor *samples, int n_samples,
@@ -449,8 +528,11 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
     q.deq = calloc(nv, sizeof(char *));
     q.wscale = calloc(nv, sizeof(float *));
     q.wscale_n = calloc(nv, sizeof(int));
+    q.wsrc = malloc(nv * sizeof(int));
+    q.nonfloat = calloc(nv, sizeof(bool));
     er_status st = ER_OK;
-    if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n) st = oom(&q);
+    if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n || !q.wsrc || !q.nonfloat) st = oom(&q);
+    if (st == ER_OK) find_weights(&q);
     for (size_t v = 0; st == ER_OK && v < nv; v++) q.range_of[v] = -1;
     int n_quant = 0;
     if (st == ER_OK) st = check_source(&q);
@@ -460,10 +542,14 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
         for (int v = 0; st == ER_OK && v < src->n_values; v++)
             if (q.range_of[v] >= 0) q.ranges[q.range_of[v]].name = src->values[v].name;
         if (st == ER_OK) st = er_calibrate(src, o, samples, n_samples, q.ranges, q.n_ranges, err, err_size);
+        if (st == ER_OK) st = reselect(&q, &n_quant);
+        if (st == ER_OK) share_maxpool_ranges(&q);
         for (int k = 0; st == ER_OK && k < q.n_ranges; k++) range_params(&q.ranges[k], o->symmetric);
     }
     if (st == ER_OK && !(q.dst = er_graph_new())) st = oom(&q);
     if (st == ER_OK) st = build(&q);
+    /* the float weights behind Identity nodes are read through their quantized form now */
+    if (st == ER_OK && er_pass_dead_code(q.dst) < 0) st = oom(&q);
     if (st == ER_OK) {
         res->graph = q.dst;
         res->n_quantized = n_quant;

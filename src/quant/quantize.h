@@ -31,6 +31,7 @@ typedef struct er_quant_range {
     float lo, hi;             /* the range the method chose */
     float scale;
     int zero_point;
+    bool not_float;           /* calibration found a non-float tensor: it stays unquantized */
 } er_quant_range;
 
 typedef struct er_quant_result {
@@ -49,7 +50,8 @@ void er_quant_result_free(er_quant_result *res);
 
 /* ---- calibration (calibrate.c) ---- */
 
-/* Runs src on the samples and fills ranges[i].min/max/lo/hi for each named tensor. */
+/* Runs src on the samples and fills ranges[i].min/max/lo/hi for each named tensor; a tensor
+ * that turns out not to be float32 (shape arithmetic, token ids) gets not_float instead. */
 er_status er_calibrate(const er_graph *src, const er_quant_options *o, const er_tensor *samples, int n_samples,
                        er_quant_range *ranges, int n_ranges, char *err, size_t err_size);
 

@@ -79,43 +79,87 @@ void er_charset_free(er_charset *cs)
     memset(cs, 0, sizeof(*cs));
 }
 
+er_status er_ctc_greedy_path(const float *probs, int T, int C, er_ctc_sym **syms, int *n)
+{
+    *syms = NULL;
+    *n = 0;
+    if (T < 0 || C < 2) return ER_ERR_SHAPE;
+    er_ctc_sym *out = NULL;
+    int count = 0, prev = 0;
+    for (int t = 0; t < T; t++) {
+        const float *row = probs + (size_t)t * C;
+        int k = 0;
+        for (int c = 1; c < C; c++)
+            if (row[c] > row[k]) k = c;
+        if (k != 0 && k == prev) out[count - 1].t1 = t;
+        else if (k != 0) {
+            if (!out && !(out = malloc(sizeof(*out) * (size_t)T))) return ER_ERR_NOMEM;
+            out[count++] = (er_ctc_sym){k, t, t, row[k]};
+        }
+        prev = k;
+    }
+    *syms = out;
+    *n = count;
+    return ER_OK;
+}
+
+static int sym_in(const er_charset *cs, int cls, const char *const *set)
+{
+    for (int i = 0; set[i]; i++)
+        if (strcmp(cs->sym[cls - 1], set[i]) == 0) return 1;
+    return 0;
+}
+
+/* Punctuation hugs the word it closes or opens, however wide the drawn gap. */
+static const char *const NO_SPACE_BEFORE[] = {" ", ",", ".", ";", ":", "!", "?", ")", "]", "}",
+                                              "%", "\uff0c", "\u3002", "\uff1b", "\uff1a",
+                                              "\uff01", "\uff1f", "\u3001", "\uff09", NULL};
+static const char *const NO_SPACE_AFTER[] = {" ", "(", "[", "{", "\uff08", NULL};
+
+static int wants_space(const er_ctc_sym *syms, int i, const er_charset *cs,
+                       const uint8_t *space_before)
+{
+    return space_before && i > 0 && space_before[i] && !sym_in(cs, syms[i].cls, NO_SPACE_BEFORE) &&
+           !sym_in(cs, syms[i - 1].cls, NO_SPACE_AFTER);
+}
+
+er_status er_ctc_text(const er_ctc_sym *syms, int n, const er_charset *cs,
+                      const uint8_t *space_before, char **text, float *score)
+{
+    *text = NULL;
+    *score = 0;
+    size_t cap = 1;
+    for (int i = 0; i < n; i++) {
+        if (syms[i].cls < 1 || syms[i].cls > cs->n) return ER_ERR_SHAPE;
+        cap += strlen(cs->sym[syms[i].cls - 1]) + 1;
+    }
+    char *out = malloc(cap);
+    if (!out) return ER_ERR_NOMEM;
+    size_t len = 0;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        if (wants_space(syms, i, cs, space_before)) out[len++] = ' ';
+        size_t sl = strlen(cs->sym[syms[i].cls - 1]);
+        memcpy(out + len, cs->sym[syms[i].cls - 1], sl);
+        len += sl;
+        sum += syms[i].prob;
+    }
+    out[len] = 0;
+    *text = out;
+    *score = n ? (float)(sum / n) : 0.f;
+    return ER_OK;
+}
+
 er_status er_ctc_greedy(const float *probs, int T, int C, const er_charset *cs, char **text,
                         float *score)
 {
     *text = NULL;
     *score = 0;
     if (T < 0 || C != cs->n + 1) return ER_ERR_SHAPE;
-    size_t cap = 1;
-    int *best = malloc(sizeof(int) * (size_t)(T > 0 ? T : 1));
-    if (!best) return ER_ERR_NOMEM;
-    for (int t = 0; t < T; t++) {
-        const float *row = probs + (size_t)t * C;
-        int k = 0;
-        for (int c = 1; c < C; c++)
-            if (row[c] > row[k]) k = c;
-        best[t] = k;
-        if (k > 0) cap += strlen(cs->sym[k - 1]);
-    }
-    char *out = malloc(cap);
-    if (!out) {
-        free(best);
-        return ER_ERR_NOMEM;
-    }
-    size_t len = 0;
-    double sum = 0;
-    int kept = 0;
-    for (int t = 0; t < T; t++) {
-        int k = best[t];
-        if (k == 0 || (t > 0 && best[t - 1] == k)) continue;
-        size_t sl = strlen(cs->sym[k - 1]);
-        memcpy(out + len, cs->sym[k - 1], sl);
-        len += sl;
-        sum += probs[(size_t)t * C + k];
-        kept++;
-    }
-    out[len] = 0;
-    free(best);
-    *text = out;
-    *score = kept ? (float)(sum / kept) : 0.f;
-    return ER_OK;
+    er_ctc_sym *syms;
+    int n;
+    er_status st = er_ctc_greedy_path(probs, T, C, &syms, &n);
+    if (st == ER_OK) st = er_ctc_text(syms, n, cs, NULL, text, score);
+    free(syms);
+    return st;
 }

@@ -16,9 +16,25 @@ typedef struct er_charset {
 er_status er_charset_load(const char *path, er_charset *cs, er_msg *msg);
 void er_charset_free(er_charset *cs);
 
-/* Greedy decoding of probs [T][C] (C == cs->n + 1): best class per step, repeats merged,
- * blanks dropped. *text is malloc'ed UTF-8; *score the mean probability of the kept steps
- * (0 for an empty text). */
+/* One symbol of a greedy CTC path: its class (>= 1) and the time steps t0..t1 it held. */
+typedef struct er_ctc_sym {
+    int cls;
+    int t0, t1;
+    float prob;           /* probability of the class at t0 */
+} er_ctc_sym;
+
+/* Greedy path of probs [T][C]: best class per step, repeats merged, blanks dropped.
+ * *syms is malloc'ed (NULL when *n is 0). */
+er_status er_ctc_greedy_path(const float *probs, int T, int C, er_ctc_sym **syms, int *n);
+
+/* UTF-8 text of the symbols, malloc'ed; a space is put before syms[i] where space_before[i]
+ * is set (space_before may be NULL) unless a neighbour already is a space. *score is the
+ * mean probability of the symbols (0 when there are none). */
+er_status er_ctc_text(const er_ctc_sym *syms, int n, const er_charset *cs,
+                      const uint8_t *space_before, char **text, float *score);
+
+/* Greedy decoding of probs [T][C] (C == cs->n + 1) straight to text: er_ctc_greedy_path
+ * then er_ctc_text without added spaces. */
 er_status er_ctc_greedy(const float *probs, int T, int C, const er_charset *cs, char **text,
                         float *score);
 

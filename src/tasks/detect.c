@@ -172,11 +172,13 @@ static er_status decode(er_detector *d, const float *y, const yolo_layout *L, co
             c = g;
         }
         float cx = p[0], cy = p[L->f_stride], w = p[2 * L->f_stride], h = p[3 * L->f_stride];
-        er_detection *e = &c[n++];
+        er_detection *e = &c[n];
         e->x0 = clampf((cx - w / 2 - lb->pad_x) / lb->scale_x, 0, (float)img->width);
         e->y0 = clampf((cy - h / 2 - lb->pad_y) / lb->scale_y, 0, (float)img->height);
         e->x1 = clampf((cx + w / 2 - lb->pad_x) / lb->scale_x, 0, (float)img->width);
         e->y1 = clampf((cy + h / 2 - lb->pad_y) / lb->scale_y, 0, (float)img->height);
+        if (!(e->x1 > e->x0 && e->y1 > e->y0)) continue; /* wholly in the letterbox padding */
+        n++;
         e->score = score;
         e->class_id = best;
         e->label = best < d->labels.count ? d->labels.names[best] : NULL;

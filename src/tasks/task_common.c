@@ -36,6 +36,7 @@ static void skip_ws(json_cur *c)
 
 static er_status json_error(json_cur *c, const char *what)
 {
+    if (!*c->p) return er_task_fail(c->err, c->err_size, ER_ERR_FORMAT, "%s at the end of the text", what);
     return er_task_fail(c->err, c->err_size, ER_ERR_FORMAT, "%s near '%.20s'", what, c->p);
 }
 

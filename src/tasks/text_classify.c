@@ -1,5 +1,6 @@
 /* Text classification with a BERT-family model: WordPiece → input_ids / attention_mask /
  * token_type_ids → logits → softmax. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,10 +191,23 @@ static er_status run_model(er_text_classifier *tc, int n, er_tensor_view *out)
         return er_task_fail(tc->err, sizeof(tc->err), ER_ERR_FORMAT, "text model output '%s' is %s %s; expected float logits [1, classes]",
                             out->name, er_dtype_name(out->dtype), er_shape_str(out->dims, out->ndim, buf, sizeof(buf)));
     }
-    if (tc->labels.count && tc->labels.count != classes)
+    int64_t scored = classes == 1 ? 2 : classes;
+    if (tc->labels.count && tc->labels.count != scored)
         return er_task_fail(tc->err, sizeof(tc->err), ER_ERR_SHAPE, "the label file has %d labels but the model scores %lld classes",
-                            tc->labels.count, (long long)classes);
+                            tc->labels.count, (long long)scored);
     return ER_OK;
+}
+
+/* Class probabilities from logits; a single logit is a binary classifier's sigmoid score for
+ * class 1. */
+static void logits_to_probs(const float *logits, int n, float *probs)
+{
+    if (n == 1) {
+        probs[1] = 1.0f / (1.0f + expf(-logits[0]));
+        probs[0] = 1.0f - probs[1];
+        return;
+    }
+    er_softmax(logits, n, probs);
 }
 
 er_status er_text_classify_run(er_text_classifier *tc, const char *text, er_text_result *r)
@@ -206,11 +220,11 @@ er_status er_text_classify_run(er_text_classifier *tc, const char *text, er_text
     er_tensor_view out;
     if (st == ER_OK) st = run_model(tc, n, &out);
     if (st != ER_OK) return st;
-    int classes = (int)out.dims[1];
-    const float *logits = out.data;
+    int n_logits = (int)out.dims[1];
+    int classes = n_logits == 1 ? 2 : n_logits;
     float *probs = malloc(sizeof(float) * (size_t)classes);
     if (!probs) return er_task_fail(tc->err, sizeof(tc->err), ER_ERR_NOMEM, "out of memory");
-    er_softmax(logits, classes, probs);
+    logits_to_probs(out.data, n_logits, probs);
     for (int k = 0; k < classes; k++) {
         if (probs[k] > probs[r->index]) r->index = k;
         if (k < (int)ER_ARRAY_LEN(r->probs)) r->probs[k] = probs[k];

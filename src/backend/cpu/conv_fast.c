@@ -12,7 +12,15 @@
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
 
-typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE } conv_kind;
+typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE, CONV_DIRECT } conv_kind;
+
+/* The direct kernel's frame: outputs in rows of ow columns, input rows pw floats apart, tap k
+ * at off[k]. 1×1 unpadded convs are one flat row of H·W pixels read from X itself. */
+typedef struct direct_plan {
+    int oh, ow, ph, pw;
+    bool flat;
+    int32_t *off;
+} direct_plan;
 
 typedef struct conv_state {
     conv_kind kind;
@@ -23,6 +31,7 @@ typedef struct conv_state {
     size_t a_floats;                    /* packed floats per group */
     float *packed;                      /* group × a_floats; NULL for depthwise */
     const float *weights;               /* depthwise: the constant W */
+    direct_plan direct;
 } conv_state;
 
 /* Reads a 1-D or 2-D window into the plane geometry; false for 3-D convs. */
@@ -37,24 +46,43 @@ static bool plane_geom(const er_nn_window *w, er_dw_geom *g)
     return true;
 }
 
-static size_t conv_ws_bytes(er_kctx *ctx, const er_tensor *y)
+/* Floats of one zero-padded input plane for the depthwise kernel (covers every tap of every
+ * output, plus slack for masked vector loads). */
+static size_t padded_plane_floats(const er_dw_geom *g)
+{
+    size_t ph = (size_t)ER_MAX(g->ih + g->ph, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+    size_t pw = (size_t)ER_MAX(g->iw + g->pw, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+    return ph * pw + 64;
+}
+
+static size_t conv_ws_bytes(er_kctx *ctx, er_tensor **in, const er_tensor *y)
 {
     const er_sgemm_kernel *k = er_sgemm_kernel_select();
+    int threads = er_threadpool_size(ctx->pool);
     int64_t n = er_tensor_numel(y) / (y->dims[0] * y->dims[1]);
-    return sizeof(float) * er_sgemm_workspace_floats(k, (int)n, er_threadpool_size(ctx->pool));
+    size_t gemm = er_sgemm_workspace_floats(k, (int)n, threads);
+    er_nn_window win;
+    er_dw_geom g;
+    size_t dw = 0;
+    if (er_nn_window_forward(ctx, in[0]->dims + 2, in[1]->dims + 2, in[0]->ndim - 2, false, &win) == ER_OK &&
+        plane_geom(&win, &g)) {
+        dw = padded_plane_floats(&g) * (size_t)threads;
+        if (g.sh == 1 && g.sw == 1) dw = ER_MAX(dw, padded_plane_floats(&g) * (size_t)in[0]->dims[1]);
+    }
+    return sizeof(float) * ER_MAX(gemm, dw);
 }
 
 er_status er_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     er_status st = er_nn_conv_infer(ctx, in, n_in, out, n_out);
-    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, out[0]);
+    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, in, out[0]);
     return st;
 }
 
 er_status er_fused_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     er_status st = er_fused_conv_infer(ctx, in, n_in, out, n_out);
-    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, out[0]);
+    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, in, out[0]);
     return st;
 }
 
@@ -63,7 +91,42 @@ void er_conv_fast_release(void *state)
     conv_state *s = state;
     if (!s) return;
     er_aligned_free(s->packed);
+    free(s->direct.off);
     free(s);
+}
+
+/* Output columns per direct tile, and the waste of partial tiles it tolerates (rows of 56
+ * or 28 pixels qualify, rows of 14 or 7 stay on the packed GEMM). */
+#define DIRECT_NR 32
+
+/* Picks the direct kernel for stride-1 convs whose rows fill its tiles; -1 on OOM. */
+static int direct_prepare(conv_state *s)
+{
+    const er_dw_geom *g = &s->geom;
+    if (g->sh != 1 || g->sw != 1) return 0;
+    direct_plan *d = &s->direct;
+    d->flat = g->kh == 1 && g->kw == 1 && g->ph == 0 && g->pw == 0 && g->oh == g->ih && g->ow == g->iw;
+    if (d->flat) {
+        d->oh = 1;
+        d->ow = d->pw = g->oh * g->ow;
+        d->ph = 1;
+    } else {
+        int tiles = (g->ow + DIRECT_NR - 1) / DIRECT_NR;
+        if (tiles * DIRECT_NR * 4 > g->ow * 5) return 0;
+        d->oh = g->oh;
+        d->ow = g->ow;
+        d->ph = ER_MAX(g->ih + g->ph, (g->oh - 1) + (g->kh - 1) * g->dh + 1);
+        d->pw = ER_MAX(g->iw + g->pw, (g->ow - 1) + (g->kw - 1) * g->dw + 1);
+    }
+    d->off = malloc(sizeof(int32_t) * (size_t)s->kdim);
+    if (!d->off) return -1;
+    int kvol = g->kh * g->kw;
+    for (int k = 0; k < s->kdim; k++) {
+        int c = k / kvol, r = k % kvol;
+        d->off[k] = d->flat ? c * d->pw : (c * d->ph + (r / g->kw) * g->dh) * d->pw + (r % g->kw) * g->dw;
+    }
+    s->kind = CONV_DIRECT;
+    return 0;
 }
 
 er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
@@ -99,6 +162,10 @@ er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
                       g->oh == g->ih && g->ow == g->iw
                   ? CONV_1X1
                   : CONV_GEMM;
+    if (s->group == 1 && s->k->isa == ER_ISA_AVX512 && direct_prepare(s) < 0) {
+        free(s);
+        return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
+    }
     s->a_floats = er_sgemm_packed_a_floats(s->k, s->cg_out, s->kdim);
     s->packed = er_aligned_alloc(sizeof(float) * s->a_floats * (size_t)s->group);
     if (!s->packed) {
@@ -113,80 +180,142 @@ er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
     return ER_OK;
 }
 
-/* The im2col view of one image's group of channels. */
-typedef struct im2col_src {
-    const float *x;
-    const er_dw_geom *g;
-} im2col_src;
-
-/* One row of a B panel: kernel tap (c, kh, kw) over output pixels [n0, n0+nr). */
-static void gather_row(const im2col_src *src, int kidx, int n0, int nr, float *d)
+/* Generic build of the im2col panel gatherer (see im2col_impl.h). */
+static inline void seg_copy(float *restrict dj, const float *restrict row, int iw0, int lo, int hi, int run)
 {
-    const er_dw_geom *g = src->g;
-    int kvol = g->kh * g->kw, c = kidx / kvol, r = kidx % kvol, kh = r / g->kw, kw = r % g->kw;
-    const float *xp = src->x + (size_t)c * g->ih * g->iw;
-    int oh = n0 / g->ow, ow = n0 % g->ow;
-    for (int j = 0; j < nr; oh++, ow = 0) {
-        int run = ER_MIN(nr - j, g->ow - ow);
-        int ih = oh * g->sh - g->ph + kh * g->dh;
-        float *dj = d + j;
-        j += run;
-        if (ih < 0 || ih >= g->ih) {
-            memset(dj, 0, sizeof(float) * (size_t)run);
-            continue;
-        }
-        const float *row = xp + (size_t)ih * g->iw;
-        int iw0 = ow * g->sw - g->pw + kw * g->dw;
-        if (g->sw == 1) {
-            int lo = ER_MAX(0, -iw0), hi = ER_MIN(run, g->iw - iw0);
-            if (hi < lo) hi = lo = ER_MIN(lo, run);
-            for (int t = 0; t < lo; t++) dj[t] = 0;
-            memcpy(dj + lo, row + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
-            for (int t = hi; t < run; t++) dj[t] = 0;
-        } else {
-            for (int t = 0; t < run; t++) {
-                int iw = iw0 + t * g->sw;
-                dj[t] = iw >= 0 && iw < g->iw ? row[iw] : 0.0f;
-            }
-        }
-    }
+    for (int t = 0; t < lo; t++) dj[t] = 0.0f;
+    for (int t = lo; t < hi; t++) dj[t] = row[iw0 + t];
+    for (int t = hi; t < run; t++) dj[t] = 0.0f;
 }
 
-static void pack_im2col(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
+static inline void seg_copy2(float *restrict dj, const float *restrict row, int iw0, int lo, int hi, int run)
 {
-    const im2col_src *src = ctx;
-    for (int kk = 0; kk < kc; kk++) {
-        float *d = dst + (size_t)kk * NR;
-        gather_row(src, k0 + kk, n0, nr, d);
-        for (int j = nr; j < NR; j++) d[j] = 0;
-    }
+    for (int t = 0; t < lo; t++) dj[t] = 0.0f;
+    for (int t = lo; t < hi; t++) dj[t] = row[iw0 + 2 * t];
+    for (int t = hi; t < run; t++) dj[t] = 0.0f;
 }
+
+#define ER_IM2COL_NAME er_pack_im2col_ref
+#include "backend/cpu/im2col_impl.h"
 
 typedef struct dw_job {
     const conv_state *s;
     const float *x, *bias, *res;
     float *y;
+    float *scratch;
+    size_t scratch_floats;          /* per thread */
     int channels;
     er_act act;
     float alpha, beta;
 } dw_job;
 
+/* Copies plane x into pad with zero borders; returns the geometry of the padded plane. */
+static er_dw_geom pad_plane(const er_dw_geom *g, const float *x, float *pad, size_t pad_floats)
+{
+    er_dw_geom p = *g;
+    p.ih = ER_MAX(g->ih + g->ph, (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1);
+    p.iw = ER_MAX(g->iw + g->pw, (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1);
+    p.ph = p.pw = 0;
+    memset(pad, 0, sizeof(float) * pad_floats);
+    for (int r = 0; r < g->ih; r++)
+        memcpy(pad + (size_t)(r + g->ph) * p.iw + g->pw, x + (size_t)r * g->iw, sizeof(float) * (size_t)g->iw);
+    return p;
+}
+
 static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
 {
-    (void)tid;
     const dw_job *j = ctx;
     const er_dw_geom *g = &j->s->geom;
     size_t in_plane = (size_t)g->ih * g->iw, out_plane = (size_t)g->oh * g->ow;
     int kvol = g->kh * g->kw;
+    float *pad = j->scratch + (size_t)tid * j->scratch_floats;
+    er_gemm_epilogue ep = { NULL, NULL, NULL, g->ow, j->act, j->alpha, j->beta };
+    er_gemm_epilogue_fn epilogue = er_gemm_epilogue_for(j->s->k->isa);
     for (int64_t p = begin; p < end; p++) {
         int c = (int)(p % j->channels);
         float *y = j->y + (size_t)p * out_plane;
-        j->s->dw(g, j->x + (size_t)p * in_plane, j->s->weights + (size_t)c * kvol,
-                 j->bias ? j->bias[c] : 0.0f, y);
-        if (j->act != ER_ACT_NONE || j->res)
-            er_act_residual_apply(j->act, j->alpha, j->beta, y,
-                                  j->res ? j->res + (size_t)p * out_plane : NULL, (int64_t)out_plane);
+        const float *x = j->x + (size_t)p * in_plane;
+        er_dw_geom pg = *g;
+        if (g->ph || g->pw) {
+            pg = pad_plane(g, x, pad, j->scratch_floats);
+            x = pad;
+        }
+        j->s->dw(&pg, x, j->s->weights + (size_t)c * kvol, j->bias ? j->bias[c] : 0.0f, y);
+        if (j->act != ER_ACT_NONE || j->res) {
+            ep.residual = j->res ? j->res + (size_t)p * out_plane : NULL;
+            epilogue(&ep, y, g->ow, 0, g->oh, 0, g->ow);
+        }
     }
+}
+
+typedef struct direct_job {
+    const conv_state *s;
+    const float *x;             /* padded input (or X itself when flat) */
+    const float *src;           /* X, for the padding step */
+    float *y;
+    const er_gemm_epilogue *ep;
+    int strips, mp_block;
+} direct_job;
+
+static void direct_pad(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const direct_job *j = ctx;
+    const er_dw_geom *g = &j->s->geom;
+    const direct_plan *d = &j->s->direct;
+    for (int64_t c = begin; c < end; c++) {
+        float *dst = (float *)j->x + (size_t)c * d->ph * d->pw;
+        const float *src = j->src + (size_t)c * g->ih * g->iw;
+        memset(dst, 0, sizeof(float) * (size_t)d->ph * d->pw);
+        for (int r = 0; r < g->ih; r++)
+            memcpy(dst + (size_t)(r + g->ph) * d->pw + g->pw, src + (size_t)r * g->iw, sizeof(float) * (size_t)g->iw);
+    }
+}
+
+/* Tiles (output row, 32-column strip) [begin, end); weights in blocks of mp_block panels so a
+ * block stays in L2 across the tiles. */
+static void direct_tiles(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const direct_job *j = ctx;
+    const conv_state *s = j->s;
+    const direct_plan *d = &s->direct;
+    int M = s->cg_out, K = s->kdim, MR = s->k->mr, m_panels = (M + MR - 1) / MR;
+    size_t plane = (size_t)d->oh * d->ow;
+    er_gemm_epilogue_fn epilogue = er_gemm_epilogue_for(s->k->isa);
+    for (int mb0 = 0; mb0 < m_panels; mb0 += j->mp_block) {
+        int mb1 = ER_MIN(m_panels, mb0 + j->mp_block);
+        for (int64_t u = begin; u < end; u++) {
+            int oh = (int)(u / j->strips), ow0 = (int)(u % j->strips) * DIRECT_NR;
+            int nr = ER_MIN(DIRECT_NR, d->ow - ow0);
+            const float *xb = j->x + (size_t)oh * d->pw + ow0;
+            float *yb = j->y + (size_t)oh * d->ow + ow0;
+            for (int mp = mb0; mp < mb1; mp++) {
+                int m0 = mp * MR, mr = ER_MIN(MR, M - m0);
+                for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
+                    int kc = ER_MIN(ER_GEMM_KC, K - k0);
+                    const float *a = s->packed + (size_t)m_panels * MR * k0 + (size_t)mp * MR * kc;
+                    er_conv_direct_ukernel_avx512(kc, a, xb, d->off + k0, yb + (size_t)m0 * plane, plane, mr, nr,
+                                                  k0 > 0);
+                }
+            }
+            if (j->ep) {
+                er_gemm_epilogue ep = *j->ep;
+                if (ep.residual) ep.residual += (size_t)oh * d->ow + ow0;
+                epilogue(&ep, yb, (int)plane, mb0 * MR, ER_MIN(M, mb1 * MR), 0, nr);
+            }
+        }
+    }
+}
+
+static void direct_run(er_kctx *ctx, const conv_state *s, const float *x, float *y, const er_gemm_epilogue *ep)
+{
+    const direct_plan *d = &s->direct;
+    direct_job j = { s, d->flat ? x : ctx->workspace, x, y, ep, (d->ow + DIRECT_NR - 1) / DIRECT_NR, 1 };
+    /* a weight block of about 384 KiB stays in L2 while the tiles stream past */
+    j.mp_block = ER_MAX(1, (int)(393216 / ((size_t)s->k->mr * s->kdim * sizeof(float))));
+    if (!d->flat) er_parallel_for(ctx->pool, s->cg_in, 1, direct_pad, &j);
+    er_parallel_for(ctx->pool, (int64_t)d->oh * j.strips, 1, direct_tiles, &j);
 }
 
 static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, bool fused)
@@ -204,7 +333,8 @@ static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
     const er_dw_geom *g = &s->geom;
     int batch = (int)x->dims[0];
     if (s->kind == CONV_DEPTHWISE) {
-        dw_job j = { s, x->data, bias, res, y, (int)out[0]->dims[1], act, alpha, beta };
+        dw_job j = { s, x->data, bias, res, y, ctx->workspace, padded_plane_floats(g), (int)out[0]->dims[1],
+                     act, alpha, beta };
         er_parallel_for(ctx->pool, (int64_t)batch * j.channels, 1, dw_planes, &j);
         return ER_OK;
     }
@@ -216,9 +346,15 @@ static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
             er_dense_b dense = { xg, (int)in_plane, false };
             im2col_src src = { xg, g };
             er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_b_dense, &dense }
-                                                  : (er_sgemm_b){ pack_im2col, &src };
+                                                  : (er_sgemm_b){ s->k->isa == ER_ISA_AVX512 ? er_pack_im2col_avx512
+                                                                                             : er_pack_im2col_ref,
+                                                                  &src };
             er_gemm_epilogue ep = { bias ? bias + (size_t)gi * s->cg_out : NULL, NULL,
                                     res ? res + yoff : NULL, (int)n, act, alpha, beta };
+            if (s->kind == CONV_DIRECT) {
+                direct_run(ctx, s, xg, y + yoff, &ep);
+                continue;
+            }
             er_sgemm(ctx->pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,
                      &bsrc, y + yoff, (int)n, &ep, ctx->workspace);
         }

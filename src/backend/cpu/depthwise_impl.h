@@ -58,18 +58,21 @@ static inline void dw_row_3x3_s2(const float *restrict r0, const float *restrict
                k8 * r2[2 * i + 2];
 }
 
-/* Generic interior: one pass per tap over the row (each pass is a vector FMA loop). */
+/* Generic interior: one pass per tap over the row (each pass is a vector FMA loop), for the
+ * kernel rows [kh0, kh1) that fall inside the input. */
 static inline void dw_row_generic(const er_dw_geom *g, const float *x, const float *k, float bias,
-                                  int oh, float *restrict y, int lo, int hi)
+                                  int oh, int kh0, int kh1, float *restrict y, int lo, int hi)
 {
     for (int i = lo; i < hi; i++) y[i] = bias;
-    for (int kh = 0; kh < g->kh; kh++) {
+    for (int kh = kh0; kh < kh1; kh++) {
         const float *xr = x + (size_t)(oh * g->sh - g->ph + kh * g->dh) * g->iw;
         for (int kw = 0; kw < g->kw; kw++) {
             const float wv = k[kh * g->kw + kw];
             const float *restrict xs = xr + kw * g->dw - g->pw;
             if (g->sw == 1)
                 for (int i = lo; i < hi; i++) y[i] += wv * xs[i];
+            else if (g->sw == 2)
+                for (int i = lo; i < hi; i++) y[i] += wv * xs[2 * i];
             else
                 for (int i = lo; i < hi; i++) y[i] += wv * xs[i * g->sw];
         }
@@ -84,13 +87,13 @@ static inline void dw_plane_impl(const er_dw_geom *g, const float *x, const floa
     bool k33 = g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && (g->sw == 1 || g->sw == 2);
     for (int oh = 0; oh < g->oh; oh++) {
         float *yr = y + (size_t)oh * g->ow;
-        int ih0 = oh * g->sh - g->ph, ih1 = ih0 + (g->kh - 1) * g->dh;
-        if (ih0 < 0 || ih1 >= g->ih || lo >= hi) {
-            for (int ow = 0; ow < g->ow; ow++) yr[ow] = dw_pixel(g, x, k, bias, oh, ow);
-            continue;
-        }
+        int ih0 = oh * g->sh - g->ph;
+        /* kernel rows inside the input: [kh0, kh1) */
+        int kh0 = ih0 >= 0 ? 0 : (-ih0 + g->dh - 1) / g->dh;
+        int kh1 = g->kh;
+        while (kh1 > kh0 && ih0 + (kh1 - 1) * g->dh >= g->ih) kh1--;
         for (int ow = 0; ow < lo; ow++) yr[ow] = dw_pixel(g, x, k, bias, oh, ow);
-        if (k33) {
+        if (k33 && kh0 == 0 && kh1 == 3) {
             const float *r0 = x + (size_t)ih0 * g->iw - g->pw;
             const float *r1 = r0 + g->iw, *r2 = r1 + g->iw;
             if (g->sw == 1)
@@ -98,9 +101,9 @@ static inline void dw_plane_impl(const er_dw_geom *g, const float *x, const floa
             else
                 dw_row_3x3_s2(r0, r1, r2, k, bias, yr, lo, hi);
         } else {
-            dw_row_generic(g, x, k, bias, oh, yr, lo, hi);
+            dw_row_generic(g, x, k, bias, oh, kh0, kh1, yr, lo, hi);
         }
-        for (int ow = hi; ow < g->ow; ow++) yr[ow] = dw_pixel(g, x, k, bias, oh, ow);
+        for (int ow = ER_MAX(hi, lo); ow < g->ow; ow++) yr[ow] = dw_pixel(g, x, k, bias, oh, ow);
     }
 }
 

@@ -29,58 +29,63 @@ static inline float ep_exp(float x)
     return p * scale;
 }
 
-static inline void ep_act_row(er_act act, float alpha, float beta, float *restrict y, int n)
+/* One pass per row: v = y + bias_m [+ bias_n] [+ residual], then the activation; one loop
+ * per activation and per combination of terms, so each is a straight vector loop. */
+#define EP_ROW_LOOP(EXPR)                                                                          \
+    do {                                                                                           \
+        if (!bn && !r)                                                                             \
+            for (int j = 0; j < n; j++) {                                                          \
+                float v = y[j] + bm;                                                               \
+                y[j] = (EXPR);                                                                     \
+            }                                                                                      \
+        else if (!bn)                                                                              \
+            for (int j = 0; j < n; j++) {                                                          \
+                float v = y[j] + bm + r[j];                                                        \
+                y[j] = (EXPR);                                                                     \
+            }                                                                                      \
+        else if (!r)                                                                               \
+            for (int j = 0; j < n; j++) {                                                          \
+                float v = y[j] + bm + bn[j];                                                       \
+                y[j] = (EXPR);                                                                     \
+            }                                                                                      \
+        else                                                                                       \
+            for (int j = 0; j < n; j++) {                                                          \
+                float v = y[j] + bm + bn[j] + r[j];                                                \
+                y[j] = (EXPR);                                                                     \
+            }                                                                                      \
+    } while (0);
+
+static inline float ep_hardswish(float v)
 {
-    switch (act) {
-    case ER_ACT_NONE: return;
-    case ER_ACT_RELU:
-        for (int j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
-        return;
-    case ER_ACT_CLIP:
-        for (int j = 0; j < n; j++) y[j] = y[j] < alpha ? alpha : y[j] > beta ? beta : y[j];
-        return;
-    case ER_ACT_LEAKY_RELU:
-        for (int j = 0; j < n; j++) y[j] = y[j] >= 0.0f ? y[j] : y[j] * alpha;
-        return;
-    case ER_ACT_SIGMOID:
-        for (int j = 0; j < n; j++) y[j] = 1.0f / (1.0f + ep_exp(-y[j]));
-        return;
-    case ER_ACT_SILU:
-        for (int j = 0; j < n; j++) y[j] = y[j] / (1.0f + ep_exp(-y[j]));
-        return;
-    case ER_ACT_HARDSWISH:
-        for (int j = 0; j < n; j++) {
-            float t = y[j] + 3.0f;
-            t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t;
-            y[j] = y[j] * t * (1.0f / 6.0f);
-        }
-        return;
-    case ER_ACT_GELU:
-        for (int j = 0; j < n; j++) y[j] = er_act_apply(act, y[j], alpha, beta);
-        return;
+    float t = v + 3.0f;
+    t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t;
+    return v * t * (1.0f / 6.0f);
+}
+
+static inline void ep_row(const er_gemm_epilogue *ep, float *restrict y, float bm, const float *restrict bn,
+                          const float *restrict r, int n)
+{
+    const float alpha = ep->alpha, beta = ep->beta;
+    switch (ep->act) {
+    case ER_ACT_NONE: EP_ROW_LOOP(v) return;
+    case ER_ACT_RELU: EP_ROW_LOOP(v > 0.0f ? v : 0.0f) return;
+    case ER_ACT_CLIP: EP_ROW_LOOP(v < alpha ? alpha : v > beta ? beta : v) return;
+    case ER_ACT_LEAKY_RELU: EP_ROW_LOOP(v >= 0.0f ? v : v * alpha) return;
+    case ER_ACT_SIGMOID: EP_ROW_LOOP(1.0f / (1.0f + ep_exp(-v))) return;
+    case ER_ACT_SILU: EP_ROW_LOOP(v / (1.0f + ep_exp(-v))) return;
+    case ER_ACT_HARDSWISH: EP_ROW_LOOP(ep_hardswish(v)) return;
+    case ER_ACT_GELU: EP_ROW_LOOP(er_act_apply(ER_ACT_GELU, v, alpha, beta)) return;
     }
 }
+
+#undef EP_ROW_LOOP
 
 static inline void ep_rows_impl(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0,
                                 int n1)
 {
-    int n = n1 - n0;
-    for (int m = m0; m < m1; m++) {
-        float *restrict y = C + (size_t)m * ldc + n0;
-        if (ep->bias_m) {
-            const float b = ep->bias_m[m];
-            for (int j = 0; j < n; j++) y[j] += b;
-        }
-        if (ep->bias_n) {
-            const float *restrict b = ep->bias_n + n0;
-            for (int j = 0; j < n; j++) y[j] += b[j];
-        }
-        if (ep->residual) {
-            const float *restrict r = ep->residual + (size_t)m * ep->ld_residual + n0;
-            for (int j = 0; j < n; j++) y[j] += r[j];
-        }
-        ep_act_row(ep->act, ep->alpha, ep->beta, y, n);
-    }
+    for (int m = m0; m < m1; m++)
+        ep_row(ep, C + (size_t)m * ldc + n0, ep->bias_m ? ep->bias_m[m] : 0.0f, ep->bias_n ? ep->bias_n + n0 : NULL,
+               ep->residual ? ep->residual + (size_t)m * ep->ld_residual + n0 : NULL, n1 - n0);
 }
 
 #endif

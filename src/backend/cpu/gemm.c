@@ -134,14 +134,18 @@ typedef struct {
     int m_panels, n_panels;
 } gemm_job;
 
+/* The epilogue runs on each row panel's strip right after its last K block, while the strip
+ * is in L1 (not per tile: reading a tile just written by masked stores stalls forwarding). */
 static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, float *buf)
 {
     const er_sgemm_kernel *k = j->k;
     int MR = k->mr, NR = k->nr;
+    er_gemm_epilogue_fn epilogue = j->ep ? er_gemm_epilogue_for(k->isa) : NULL;
     for (int nc0 = np0; nc0 < np1; nc0 += ER_GEMM_NC_PANELS) {
         int nc1 = ER_MIN(np1, nc0 + ER_GEMM_NC_PANELS);
         for (int k0 = 0; k0 < j->K; k0 += ER_GEMM_KC) {
             int kc = ER_MIN(ER_GEMM_KC, j->K - k0);
+            bool last = k0 + kc == j->K;
             for (int np = nc0; np < nc1; np++) {
                 int n0 = np * NR;
                 j->b->pack(j->b->ctx, k0, kc, n0, ER_MIN(NR, j->N - n0), NR,
@@ -156,11 +160,9 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
                     k->ukernel(kc, a, buf + (size_t)(np - nc0) * kc * NR,
                                j->C + (size_t)m0 * j->ldc + n0, j->ldc, mr, nr, k0 > 0);
                 }
+                if (last && epilogue) epilogue(j->ep, j->C, j->ldc, m0, m0 + mr, nc0 * NR, ER_MIN(j->N, nc1 * NR));
             }
         }
-        if (j->ep)
-            er_gemm_epilogue_for(k->isa)(j->ep, j->C, j->ldc, mp0 * MR, ER_MIN(j->M, mp1 * MR), nc0 * NR,
-                                   ER_MIN(j->N, nc1 * NR));
     }
 }
 

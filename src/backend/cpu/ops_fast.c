@@ -8,5 +8,11 @@ const er_op er_ops_fast[] = {
     { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_fast_infer, er_conv_fast_run, 0, er_conv_fast_prepare,
       er_conv_fast_release },
     { "MaxPool", NULL, er_nn_maxpool_infer, er_maxpool_fast_run, 0, NULL, NULL },
+    { "MatMul", NULL, er_matmul_fast_infer, er_matmul_fast_run, 0, er_matmul_fast_prepare, er_matmul_fast_release },
+    { "Gemm", NULL, er_gemm_fast_infer, er_gemm_fast_run, 0, er_gemm_fast_prepare, er_matmul_fast_release },
+    { "Erf", NULL, er_erf_fast_infer, er_erf_fast_run, 0, NULL, NULL },
+    { "Softmax", NULL, er_softmax_fast_infer, er_softmax_fast_run, 0, NULL, NULL },
+    { "Pow", NULL, er_pow_fast_infer, er_pow_fast_run, 0, NULL, NULL },
+    { "Resize", NULL, er_nn_resize_infer, er_resize_fast_run, 0, NULL, NULL },
     { NULL, NULL, NULL, NULL, 0, NULL, NULL },
 };

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/qdwconv.h"
 #include "backend/cpu/qgemm.h"
 #include "backend/cpu/qgemm_conv.h"
 #include "backend/cpu/ref/nn.h"
@@ -18,6 +19,12 @@ typedef struct qconv_state {
     uint8_t *xpack;           /* [k4][np][4] */
     er_qgemm_fn gemm;
     er_qgemm_pack_fn pack;
+    /* depthwise 2-D (group = C_in = C_out): direct kernel on zero-point-padded planes */
+    bool dw;
+    int64_t ph, pw;           /* padded plane */
+    int n_planes;             /* one plane buffer per thread */
+    uint8_t *planes;
+    er_qdw_row_fn dw_row;
 } qconv_state;
 
 void er_qconv_release(void *state)
@@ -29,6 +36,7 @@ void er_qconv_release(void *state)
     free(s->mult);
     er_aligned_free(s->col);
     er_aligned_free(s->xpack);
+    er_aligned_free(s->planes);
     free(s);
 }
 
@@ -66,6 +74,27 @@ static bool pack_weights(qconv_state *s, er_tensor **in, int n_in)
     return true;
 }
 
+/* 2-D, one input and one output channel per group, no dilation, taps few enough for the
+ * exact float accumulation of qdwconv.h. */
+static bool depthwise_form(const qconv_state *s, const er_tensor *x, const er_tensor *w)
+{
+    const er_nn_window *win = &s->w;
+    return x->ndim == 4 && s->group == s->c_in && s->c_out == s->c_in && w->dims[1] == 1 && win->dil[1] == 1 &&
+           win->dil[2] == 1 && s->kg <= ER_QDW_MAX_TAPS;
+}
+
+static bool dw_buffers(qconv_state *s, er_threadpool *pool)
+{
+    const er_nn_window *w = &s->w;
+    s->dw = true;
+    s->ph = w->pad0[1] + w->in[1] + w->pad1[1];
+    s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
+    s->n_planes = pool ? er_threadpool_size(pool) : 1;
+    s->planes = er_aligned_alloc((size_t)(s->n_planes * (s->ph * s->pw + ER_QDW_SLACK)));
+    s->dw_row = er_qdw_row_select();
+    return s->planes != NULL;
+}
+
 er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state)
 {
     (void)n_out;
@@ -93,6 +122,15 @@ er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
     s->n = s->w.out[0] * s->w.out[1] * s->w.out[2];
     s->np = (s->n + 15) / 16 * 16;
     s->x_signed = x->dtype == ER_I8;
+    if (depthwise_form(s, x, w)) {
+        bool ok = pack_weights(s, in, n_in) && dw_buffers(s, ctx->pool);
+        if (!ok) {
+            er_qconv_release(s);
+            return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing weights");
+        }
+        *state = s;
+        return ER_OK;
+    }
     s->gemm = er_qgemm_select();
     s->pack = er_qgemm_pack_select();
     s->col = er_aligned_alloc((size_t)(s->kg * s->n));
@@ -156,6 +194,58 @@ static void gemm_rows(void *arg, int64_t begin, int64_t end, int tid)
     s->gemm(t->w, s->xpack, s->k4, s->np, begin * 8, ER_MIN(end * 8, s->mg), 0, s->n, &t->o);
 }
 
+typedef struct {
+    const qconv_state *s;
+    const uint8_t *x;
+    void *y;
+    bool ysigned;
+    float yzp;
+} dw_task;
+
+/* Copies one channel plane into the middle of a buffer filled with the input zero point. */
+static void pad_plane(const qconv_state *s, const uint8_t *x, uint8_t *p)
+{
+    const er_nn_window *w = &s->w;
+    const uint8_t flip = s->x_signed ? 0x80 : 0;
+    memset(p, s->x_pad, (size_t)(s->ph * s->pw + ER_QDW_SLACK));
+    for (int64_t h = 0; h < w->in[1]; h++) {
+        uint8_t *d = p + (w->pad0[1] + h) * s->pw + w->pad0[2];
+        const uint8_t *r = x + h * w->in[2];
+        if (!flip) memcpy(d, r, (size_t)w->in[2]);
+        else
+            for (int64_t i = 0; i < w->in[2]; i++) d[i] = (uint8_t)(r[i] ^ flip);
+    }
+}
+
+/* Planes [begin, end) over batch x channels. */
+static void dw_planes(void *arg, int64_t begin, int64_t end, int tid)
+{
+    const dw_task *t = arg;
+    const qconv_state *s = t->s;
+    const er_nn_window *w = &s->w;
+    const int64_t in_plane = w->in[1] * w->in[2], out_plane = w->out[1] * w->out[2];
+    uint8_t *p = s->planes + (size_t)tid * (size_t)(s->ph * s->pw + ER_QDW_SLACK);
+    for (int64_t pl = begin; pl < end; pl++) {
+        int64_t c = pl % s->c_out;
+        pad_plane(s, t->x + pl * in_plane, p);
+        er_qdw_row r = { .pw = s->pw, .w = (const int8_t *)(s->w32 + c * s->k4), .kh = (int)w->k[1], .kw = (int)w->k[2],
+                         .stride = (int)w->stride[2], .ow = w->out[2], .bias = s->bias[c], .mult = s->mult[c],
+                         .zp = t->yzp, .is_signed = t->ysigned };
+        for (int64_t oh = 0; oh < w->out[1]; oh++) {
+            r.x = p + oh * w->stride[1] * s->pw;
+            r.y = (uint8_t *)t->y + pl * out_plane + oh * w->out[2];
+            s->dw_row(&r);
+        }
+    }
+}
+
+static void run_depthwise(er_kctx *ctx, const qconv_state *s, const er_tensor *x, er_tensor *y, int32_t yzp)
+{
+    dw_task t = { .s = s, .x = x->data, .y = y->data, .ysigned = y->dtype == ER_I8, .yzp = (float)yzp };
+    er_threadpool *pool = ctx->pool && er_threadpool_size(ctx->pool) <= s->n_planes ? ctx->pool : NULL;
+    er_parallel_for(pool, x->dims[0] * s->c_out, 1, dw_planes, &t);
+}
+
 er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     (void)n_in, (void)n_out;
@@ -164,6 +254,10 @@ er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     const int64_t in_plane = s->w.in[0] * s->w.in[1] * s->w.in[2], cg = s->c_in / s->group;
     const bool ysigned = out[0]->dtype == ER_I8;
     const int32_t yzp = ysigned ? *(const int8_t *)in[7]->data : *(const uint8_t *)in[7]->data;
+    if (s->dw) {
+        run_depthwise(ctx, s, x, out[0], yzp);
+        return ER_OK;
+    }
     for (int64_t b = 0; b < x->dims[0]; b++)
         for (int64_t g = 0; g < s->group; g++) {
             const uint8_t *xg = (const uint8_t *)x->data + (b * s->c_in + g * cg) * in_plane;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/cpu/qgemm_conv.h"
+#include "backend/cpu/qgemm_matmul.h"
 #include "backend/cpu/ref/nn.h"
 
 /* ---- element access and rounding ---- */
@@ -125,15 +126,28 @@ static er_status qdq_geometry(er_kctx *ctx, er_tensor **in, int n_in, er_dtype z
     return qp_read(ctx, s, opt_in(in, n_in, 2), zp_want, len, what, &g->q);
 }
 
-/* The common per-tensor float → 8-bit case, in float as ONNX Runtime computes it. */
+/* The common per-tensor float → 8-bit case, in float as ONNX Runtime computes it. Clamping
+ * to integer bounds before rounding gives the same result as after, and keeps |v| small
+ * enough for the 1.5 * 2^23 trick to round half to even without a libm call, so the loop
+ * vectorizes. NaN quantizes to the zero point, as in qstore. */
 static void quantize_f32_q8(const float *x, int64_t n, float scale, int32_t zp, bool is_signed, void *y)
 {
-    const float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
+    const float lo = (is_signed ? -128.0f : 0.0f) - (float)zp, hi = (is_signed ? 127.0f : 255.0f) - (float)zp;
+    const float magic = 12582912.0f;
+    if (is_signed) {
+        int8_t *yv = y;
+        for (int64_t i = 0; i < n; i++) {
+            float v = x[i] / scale;
+            v = v != v ? 0.0f : v < lo ? lo : v > hi ? hi : v;
+            yv[i] = (int8_t)((int32_t)((v + magic) - magic) + zp);
+        }
+        return;
+    }
+    uint8_t *yv = y;
     for (int64_t i = 0; i < n; i++) {
-        float v = nearbyintf(x[i] / scale) + (float)zp;
-        v = v < lo ? lo : v > hi ? hi : v;
-        if (is_signed) ((int8_t *)y)[i] = (int8_t)v;
-        else ((uint8_t *)y)[i] = (uint8_t)v;
+        float v = x[i] / scale;
+        v = v != v ? 0.0f : v < lo ? lo : v > hi ? hi : v;
+        yv[i] = (uint8_t)((int32_t)((v + magic) - magic) + zp);
     }
 }
 
@@ -400,7 +414,7 @@ static er_status matmulint_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tens
 
 static er_status matmulint_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    (void)n_out;
+    if (ctx->state) return er_qmm_run_packed(ctx, in, n_in, out, n_out);
     imm_args a;
     int64_t dims[ER_MAX_DIMS];
     int nd;
@@ -447,7 +461,7 @@ static er_status qlmm_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **
 
 static er_status qlmm_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    (void)n_out;
+    if (ctx->state) return er_qmm_run_packed(ctx, in, n_in, out, n_out);
     imm_args a;
     qparam qy;
     int64_t dims[ER_MAX_DIMS];
@@ -464,6 +478,110 @@ static er_status qlmm_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
             int64_t o = r * a.g.n + j;
             double real = (double)a.acc[o] * qp_scale(&a.qa, r % a.g.m) * qp_scale(&a.qb, j);
             qstore(out[0]->data, out[0]->dtype, o, real / sy, zy);
+        }
+    return ER_OK;
+}
+
+/* QGemm (com.microsoft; also domain edgerun, which the QDQ fusion emits):
+ * A, a_scale, a_zp, B, b_scale, b_zp, [C], [y_scale], [y_zp]; attributes alpha, transA, transB.
+ * Y[r, n] = alpha * a_scale * b_scale[n] * (sum_k (A[r, k] - a_zp) (B'[k, n] - b_zp[n]) + C_int[n])
+ *           + C_float[n]
+ * in float (no y_scale) or quantized with y_scale, y_zp. C is int32 in units of the
+ * accumulator (ONNX Runtime's form); a float C (edgerun domain only) is added after scaling.
+ * A may have leading batch dimensions (the fusion feeds MatMul activations [B, S, K]). */
+typedef struct qgemm_geom {
+    int64_t rows, k, n;
+    bool trans_b;
+    float alpha;
+    qparam qa, qb, qy;
+    const er_tensor *c;
+    bool quant_out;
+} qgemm_geom;
+
+static er_status qgemm_check(er_kctx *ctx, er_tensor **in, int n_in, qgemm_geom *g, int64_t *dims, int *nd)
+{
+    er_status st = er_op_check_arity(ctx, n_in, 6, 9);
+    if (st == ER_OK) st = check_q8(ctx, in[0], "A");
+    if (st == ER_OK) st = check_q8(ctx, in[3], "B");
+    if (st != ER_OK) return st;
+    const er_tensor *a = in[0], *b = in[3];
+    if (er_attr_int(ctx->node, "transA", 0) != 0)
+        return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "transA = 1 is not supported");
+    if (a->ndim < 1 || b->ndim != 2)
+        return er_op_fail(ctx, ER_ERR_SHAPE, "A has rank %d and B rank %d; expected A rank >= 1 and B rank 2", a->ndim,
+                          b->ndim);
+    g->trans_b = er_attr_int(ctx->node, "transB", 0) != 0;
+    g->alpha = er_attr_float(ctx->node, "alpha", 1.0f);
+    g->k = a->dims[a->ndim - 1];
+    g->rows = er_shape_numel(a->dims, a->ndim - 1);
+    g->n = b->dims[g->trans_b ? 0 : 1];
+    if (b->dims[g->trans_b ? 1 : 0] != g->k)
+        return er_op_fail(ctx, ER_ERR_SHAPE, "A has K = %lld but B%s is [%lld, %lld]", (long long)g->k,
+                          g->trans_b ? " (transposed)" : "", (long long)b->dims[0], (long long)b->dims[1]);
+    if ((st = qp_read(ctx, in[1], in[2], a->dtype, 0, "a", &g->qa)) != ER_OK) return st;
+    if ((st = qp_read(ctx, in[4], in[5], b->dtype, g->n, "b", &g->qb)) != ER_OK) return st;
+    g->c = opt_in(in, n_in, 6);
+    const er_tensor *ys = opt_in(in, n_in, 7), *yz = opt_in(in, n_in, 8);
+    g->quant_out = ys != NULL;
+    if (ys && (st = qp_read(ctx, ys, yz, ER_UNDEFINED, 0, "y", &g->qy)) != ER_OK) return st;
+    if (!ys && yz) return er_op_fail(ctx, ER_ERR_FORMAT, "y zero point given without y scale");
+    if (g->c) {
+        bool edgerun = ctx->node->domain && strcmp(ctx->node->domain, "edgerun") == 0;
+        if (g->c->dtype != ER_I32 && !(edgerun && g->c->dtype == ER_F32))
+            return er_op_fail(ctx, ER_ERR_DTYPE, "C is %s, expected int32", er_dtype_name(g->c->dtype));
+        int64_t nc = er_tensor_numel(g->c);
+        if (nc != 1 && nc != g->n)
+            return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "C has %lld values; 1 or N = %lld are supported", (long long)nc,
+                              (long long)g->n);
+    }
+    memcpy(dims, a->dims, sizeof(int64_t) * (size_t)a->ndim);
+    dims[a->ndim - 1] = g->n;
+    *nd = a->ndim;
+    return ER_OK;
+}
+
+static er_status qgemm_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    (void)n_out;
+    qgemm_geom g;
+    int64_t dims[ER_MAX_DIMS];
+    int nd;
+    er_status st = qgemm_check(ctx, in, n_in, &g, dims, &nd);
+    if (st != ER_OK) return st;
+    const er_tensor *yz = opt_in(in, n_in, 8);
+    er_tensor_set_shape(out[0], g.quant_out ? (yz ? yz->dtype : ER_U8) : ER_F32, dims, nd);
+    return ER_OK;
+}
+
+static double qgemm_c(const er_tensor *c, er_dtype want, int64_t n)
+{
+    if (!c || c->dtype != want) return 0.0;
+    int64_t i = er_tensor_numel(c) == 1 ? 0 : n;
+    return want == ER_I32 ? ((const int32_t *)c->data)[i] : ((const float *)c->data)[i];
+}
+
+static er_status qgemm_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    if (ctx->state) return er_qmm_run_packed(ctx, in, n_in, out, n_out);
+    qgemm_geom g;
+    int64_t dims[ER_MAX_DIMS];
+    int nd;
+    er_status st = qgemm_check(ctx, in, n_in, &g, dims, &nd);
+    if (st != ER_OK) return st;
+    const er_tensor *a = in[0], *b = in[3];
+    const int32_t za = qp_zp(&g.qa, 0);
+    for (int64_t r = 0; r < g.rows; r++)
+        for (int64_t n = 0; n < g.n; n++) {
+            int64_t acc = 0;
+            int32_t zb = qp_zp(&g.qb, n);
+            for (int64_t k = 0; k < g.k; k++) {
+                int64_t bi = g.trans_b ? n * g.k + k : k * g.n + n;
+                acc += (int64_t)(qload(a->data, a->dtype, r * g.k + k) - za) * (qload(b->data, b->dtype, bi) - zb);
+            }
+            double v = (double)g.alpha * qp_scale(&g.qa, 0) * qp_scale(&g.qb, n) * (double)(acc + qgemm_c(g.c, ER_I32, n)) +
+                       qgemm_c(g.c, ER_F32, n);
+            if (g.quant_out) qstore(out[0]->data, out[0]->dtype, r * g.n + n, v / qp_scale(&g.qy, 0), qp_zp(&g.qy, 0));
+            else ((float *)out[0]->data)[r * g.n + n] = (float)v;
         }
     return ER_OK;
 }
@@ -714,11 +832,17 @@ const er_op er_ops_quant[] = {
     { .name = "QuantizeLinear", .domain = "com.microsoft", .infer = quantize_infer, .run = quantize_run },
     { .name = "DequantizeLinear", .domain = "com.microsoft", .infer = dequantize_infer, .run = dequantize_run },
     { .name = "DynamicQuantizeLinear", .infer = dynq_infer, .run = dynq_run },
-    { .name = "MatMulInteger", .infer = matmulint_infer, .run = matmulint_run },
-    { .name = "QLinearMatMul", .infer = qlmm_infer, .run = qlmm_run },
+    { .name = "MatMulInteger", .infer = matmulint_infer, .run = matmulint_run, .prepare = er_qmm_prepare,
+      .release = er_qmm_release },
+    { .name = "QLinearMatMul", .infer = qlmm_infer, .run = qlmm_run, .prepare = er_qmm_prepare,
+      .release = er_qmm_release },
     { .name = "ConvInteger", .infer = convint_infer, .run = convint_run },
     { .name = "QLinearConv", .infer = qlconv_infer, .run = qlconv_run, .prepare = er_qconv_prepare,
       .release = er_qconv_release },
     { .name = "QLinearAdd", .domain = "com.microsoft", .infer = qladd_infer, .run = qladd_run },
+    { .name = "QGemm", .domain = "com.microsoft", .infer = qgemm_infer, .run = qgemm_run, .prepare = er_qmm_prepare,
+      .release = er_qmm_release },
+    { .name = "QGemm", .domain = "edgerun", .infer = qgemm_infer, .run = qgemm_run, .prepare = er_qmm_prepare,
+      .release = er_qmm_release },
     { .name = NULL },
 };

@@ -1,0 +1,278 @@
+/* Graph passes: small random graphs built here run with the passes off (opt_level 0) and on;
+ * the outputs must agree, and the pass must have fired (or, where fusing would be wrong, must
+ * not have). Each graph also runs with EDGERUN_ISA=ref, where fused ops use their reference
+ * versions. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+#include "runtime/model.h"
+#include "runtime/session.h"
+
+static int failures, checks;
+
+static float frand(unsigned *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+static int value(er_graph *g, const char *name) { return er_graph_add_value(g, name); }
+
+/* A random (or, with fill, constant) f32 initializer. */
+static int init(er_graph *g, const char *name, const int64_t *dims, int nd, unsigned *seed, const float *fill)
+{
+    int v = value(g, name);
+    er_const *c = er_pool_alloc(&g->pool, sizeof *c);
+    int64_t n = er_shape_numel(dims, nd);
+    float *d = er_pool_alloc(&g->pool, sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) d[i] = fill ? fill[i] : 0.5f * frand(seed);
+    c->dtype = ER_F32;
+    c->ndim = nd;
+    memcpy(c->dims, dims, sizeof(int64_t) * (size_t)nd);
+    c->data = d;
+    c->nbytes = sizeof(float) * (size_t)n;
+    g->values[v].init = c;
+    g->values[v].dtype = ER_F32;
+    g->values[v].ndim = nd;
+    memcpy(g->values[v].dims, dims, sizeof(int64_t) * (size_t)nd);
+    return v;
+}
+
+static er_node *node(er_graph *g, const char *op, int n_in, const int *in, int out)
+{
+    er_node *n = er_graph_add_node(g, op, n_in, 1);
+    for (int k = 0; k < n_in; k++) n->in[k] = in[k];
+    n->out[0] = out;
+    return n;
+}
+
+static void node_ints(er_graph *g, er_node *n, const char *name, const int64_t *v, int count)
+{
+    er_attr *a = er_pool_alloc(&g->pool, sizeof(er_attr) * (size_t)(n->n_attrs + 1));
+    memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
+    int64_t *copy = er_pool_alloc(&g->pool, sizeof(int64_t) * (size_t)count);
+    memcpy(copy, v, sizeof(int64_t) * (size_t)count);
+    a[n->n_attrs++] = (er_attr){ .name = name, .type = ER_ATTR_INTS, .n = count, .ints = copy };
+    n->attrs = a;
+}
+
+static void node_int(er_graph *g, er_node *n, const char *name, int64_t v)
+{
+    er_attr *a = er_pool_alloc(&g->pool, sizeof(er_attr) * (size_t)(n->n_attrs + 1));
+    memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
+    a[n->n_attrs++] = (er_attr){ .name = name, .type = ER_ATTR_INT, .i = v };
+    n->attrs = a;
+}
+
+/* Conv with a random WxHxK kernel and bias on value x (C channels) giving M channels. */
+static int conv(er_graph *g, const char *name, int x, int c, int m, int k, int group, unsigned *seed)
+{
+    char wn[64], bn[64], yn[64];
+    snprintf(wn, sizeof wn, "%s_w", name);
+    snprintf(bn, sizeof bn, "%s_b", name);
+    snprintf(yn, sizeof yn, "%s_y", name);
+    int64_t wd[4] = { m, c / group, k, k }, bd[1] = { m };
+    int in[3] = { x, init(g, wn, wd, 4, seed, NULL), init(g, bn, bd, 1, seed, NULL) };
+    int y = value(g, yn);
+    er_node *n = node(g, "Conv", 3, in, y);
+    int64_t pads[4] = { k / 2, k / 2, k / 2, k / 2 };
+    node_ints(g, n, "pads", pads, 4);
+    if (group > 1) node_int(g, n, "group", group);
+    return y;
+}
+
+static er_graph *graph_begin(int c, int h, int w, int *x)
+{
+    er_graph *g = er_graph_new();
+    g->opsets = er_pool_alloc(&g->pool, sizeof(er_opset));
+    g->opsets[0] = (er_opset){ "", 13 };
+    g->n_opsets = 1;
+    *x = value(g, "x");
+    int64_t d[4] = { 1, c, h, w };
+    g->values[*x].dtype = ER_F32;
+    g->values[*x].ndim = 4;
+    memcpy(g->values[*x].dims, d, sizeof d);
+    g->inputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->inputs[0] = *x;
+    g->n_inputs = 1;
+    return g;
+}
+
+static void graph_outputs(er_graph *g, int n, const int *outs)
+{
+    g->outputs = er_pool_alloc(&g->pool, sizeof(int) * (size_t)n);
+    memcpy(g->outputs, outs, sizeof(int) * (size_t)n);
+    g->n_outputs = n;
+}
+
+/* Runs the graph at opt_level; copies output k into *out (malloc'ed); returns node count. */
+static int run_graph(er_graph *g, int opt, const float *x, int64_t x_n, float **out, int64_t *out_n, int k,
+                     bool *has_fused)
+{
+    er_model model = { g, { 0 } };
+    er_session_options o;
+    er_session_options_init(&o);
+    o.opt_level = opt;
+    o.n_threads = 2;
+    er_session *s = NULL;
+    er_msg msg;
+    if (er_session_create(&model, &o, &s, &msg) != ER_OK) {
+        printf("  session: %s\n", msg.text);
+        return -1;
+    }
+    const er_value *xv = &g->values[g->inputs[0]];
+    int n_nodes = -1;
+    er_tensor_view view;
+    if (x_n == er_shape_numel(xv->dims, xv->ndim) &&
+        er_session_set_input(s, xv->name, ER_F32, xv->dims, xv->ndim, x) == ER_OK && er_session_run(s) == ER_OK &&
+        er_session_output(s, k, &view) == ER_OK) {
+        *out_n = (int64_t)(view.nbytes / sizeof(float));
+        *out = malloc(view.nbytes);
+        memcpy(*out, view.data, view.nbytes);
+        er_session_stats stats;
+        er_session_stats_get(s, &stats);
+        n_nodes = stats.n_optimized_nodes;
+        const er_graph *sg = er_session_graph(s);
+        *has_fused = false;
+        for (int i = 0; i < sg->n_nodes; i++) *has_fused |= strcmp(sg->nodes[i].domain, "edgerun") == 0;
+    } else {
+        printf("  run: %s\n", er_session_error(s));
+    }
+    er_session_free(s);
+    return n_nodes;
+}
+
+/* Compares every output with passes off and on; want_nodes: node count expected after the
+ * passes; want_fused: whether an edgerun fused op must appear. */
+static void check(const char *what, er_graph *g, int want_nodes, bool want_fused)
+{
+    const er_value *xv = &g->values[g->inputs[0]];
+    int64_t n = er_shape_numel(xv->dims, xv->ndim);
+    float *x = malloc(sizeof(float) * (size_t)n);
+    unsigned seed = 4242;
+    for (int64_t i = 0; i < n; i++) x[i] = 2.0f * frand(&seed);
+    for (int k = 0; k < g->n_outputs; k++) {
+        float *a = NULL, *b = NULL;
+        int64_t na = 0, nb = 0;
+        bool fa = false, fb = false;
+        int nodes0 = run_graph(g, 0, x, n, &a, &na, k, &fa);
+        int nodes1 = run_graph(g, 1, x, n, &b, &nb, k, &fb);
+        checks++;
+        double max_err = 0;
+        for (int64_t i = 0; a && b && na == nb && i < na; i++) {
+            double e = fabs((double)a[i] - b[i]);
+            if (!(e <= max_err)) max_err = e;
+        }
+        bool ok = a && b && na == nb && max_err <= 1e-4 && nodes1 == want_nodes && fb == want_fused && nodes0 > 0;
+        if (!ok) {
+            failures++;
+            printf("FAIL %s (ISA %s) output %d: max err %g, nodes %d -> %d (want %d), fused %d (want %d)\n", what,
+                   getenv("EDGERUN_ISA") ? getenv("EDGERUN_ISA") : "auto", k, max_err, nodes0, nodes1, want_nodes,
+                   fb, want_fused);
+        }
+        free(a);
+        free(b);
+    }
+    free(x);
+}
+
+static void test_conv_relu(void)
+{
+    int x;
+    unsigned seed = 1;
+    er_graph *g = graph_begin(5, 9, 11, &x);
+    int y = conv(g, "c1", x, 5, 8, 3, 1, &seed), r = value(g, "r");
+    node(g, "Relu", 1, &y, r);
+    graph_outputs(g, 1, &r);
+    check("Conv+Relu", g, 1, true);
+    er_graph_free(g);
+}
+
+/* ResNet basic block: conv-BN-relu-conv-BN + shortcut conv, add, relu. */
+static void test_residual_block(void)
+{
+    int x;
+    unsigned seed = 2;
+    er_graph *g = graph_begin(6, 8, 8, &x);
+    int a = conv(g, "a", x, 6, 10, 3, 1, &seed);
+    int64_t cd[1] = { 10 };
+    float var[10];
+    for (int i = 0; i < 10; i++) var[i] = 0.5f + 0.1f * (float)i;
+    int bn_in[5] = { a, init(g, "s", cd, 1, &seed, NULL), init(g, "bb", cd, 1, &seed, NULL),
+                     init(g, "mu", cd, 1, &seed, NULL), init(g, "var", cd, 1, &seed, var) };
+    int an = value(g, "an");
+    node(g, "BatchNormalization", 5, bn_in, an);
+    int ar = value(g, "ar");
+    node(g, "Relu", 1, &an, ar);
+    int b = conv(g, "b", ar, 10, 10, 3, 1, &seed);
+    int sc = conv(g, "sc", x, 6, 10, 1, 1, &seed);
+    int sum = value(g, "sum"), out = value(g, "out");
+    int add_in[2] = { sc, b };
+    node(g, "Add", 2, add_in, sum);
+    node(g, "Relu", 1, &sum, out);
+    graph_outputs(g, 1, &out);
+    /* a+BN+Relu, b+Add+Relu, sc. */
+    check("residual block", g, 3, true);
+    er_graph_free(g);
+}
+
+static void test_silu_clip_dw(void)
+{
+    int x;
+    unsigned seed = 3;
+    er_graph *g = graph_begin(4, 10, 7, &x);
+    int y = conv(g, "c", x, 4, 12, 1, 1, &seed), s = value(g, "sig"), m = value(g, "silu");
+    node(g, "Sigmoid", 1, &y, s);
+    int mul_in[2] = { s, y };
+    node(g, "Mul", 2, mul_in, m);
+    int d = conv(g, "dw", m, 12, 12, 3, 12, &seed);
+    int64_t sd[1] = { 1 };
+    float lo = 0.0f, hi = 0.75f;
+    int clip_in[3] = { d, init(g, "lo", sd, 0, &seed, &lo), init(g, "hi", sd, 0, &seed, &hi) };
+    int c = value(g, "clip");
+    node(g, "Clip", 3, clip_in, c);
+    int e = conv(g, "e", c, 12, 6, 3, 1, &seed), l = value(g, "leaky");
+    node(g, "LeakyRelu", 1, &e, l);
+    int h = value(g, "hs");
+    int f = conv(g, "f", l, 6, 6, 1, 1, &seed);
+    node(g, "HardSwish", 1, &f, h);
+    graph_outputs(g, 1, &h);
+    check("SiLU, depthwise+Clip, LeakyRelu, HardSwish", g, 4, true);
+    er_graph_free(g);
+}
+
+/* Fusing would be wrong: the conv output is also a graph output, or the Add operand is a
+ * constant (it may broadcast), or the activation comes before the Add. */
+static void test_no_fusion(void)
+{
+    int x;
+    unsigned seed = 4;
+    er_graph *g = graph_begin(3, 6, 6, &x);
+    int y = conv(g, "c", x, 3, 4, 3, 1, &seed), r = value(g, "r");
+    node(g, "Relu", 1, &y, r);
+    int z = conv(g, "z", r, 4, 4, 3, 1, &seed);
+    int64_t bd[4] = { 1, 4, 1, 1 };
+    int add_in[2] = { z, init(g, "k", bd, 4, &seed, NULL) }, s = value(g, "s");
+    node(g, "Add", 2, add_in, s);
+    int outs[2] = { y, s };
+    graph_outputs(g, 2, outs);
+    check("no fusion", g, 4, false);
+    er_graph_free(g);
+}
+
+int main(void)
+{
+    static const char *isas[] = { NULL, "ref" };
+    for (size_t i = 0; i < 2; i++) {
+        if (isas[i]) setenv("EDGERUN_ISA", isas[i], 1);
+        test_conv_relu();
+        test_residual_block();
+        test_silu_clip_dw();
+        test_no_fusion();
+    }
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,381 @@
+/* Constant-weight int8 matrix products (qgemm_mm.h, qgemm_matmul.h):
+ *  - the portable kernel equals a plain int32 loop with the documented epilogue, for every
+ *    output kind, int8 and uint8 activations, and K / N / row counts off the tile sizes;
+ *  - the VNNI kernel equals the portable one bit for bit;
+ *  - QGemm (edgerun and com.microsoft), QLinearMatMul and MatMulInteger on packed weights
+ *    match their reference kernels (int32 exactly, float to 1e-5 relative, 8-bit within 1);
+ *  - the depthwise QLinearConv (direct kernel) matches the reference op within 1, and its
+ *    AVX-512 row kernel equals the portable one bit for bit;
+ *  - DequantizeLinear / QuantizeLinear reject inconsistent quantization parameters with a
+ *    message naming the problem. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/cpu/op.h"
+#include "backend/cpu/qdwconv.h"
+#include "backend/cpu/qgemm_conv.h"
+#include "backend/cpu/qgemm_matmul.h"
+#include "backend/cpu/qgemm_mm.h"
+#include "core/cpu.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                                    \
+    do {                                                                                                    \
+        if (!(cond)) {                                                                                      \
+            failures++;                                                                                     \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
+            printf(__VA_ARGS__);                                                                            \
+            printf("\n");                                                                                   \
+        }                                                                                                   \
+    } while (0)
+
+static uint32_t rng = 777;
+static uint32_t rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+
+static bool have_vnni(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
+}
+
+static size_t kind_size(er_qmm_kind k) { return k == ER_QMM_I32 || k == ER_QMM_F32 ? 4 : 1; }
+
+/* The epilogue of qgemm_mm.h on one accumulator, as a float (8-bit kinds: the stored integer). */
+static double expect(er_qmm_kind kind, int32_t v, float mult, float add, float zp)
+{
+    if (kind == ER_QMM_I32) return v;
+    float f = fmaf((float)v, mult, add);
+    if (kind == ER_QMM_F32) return f;
+    float lo = kind == ER_QMM_I8 ? -128.0f : 0.0f, hi = kind == ER_QMM_I8 ? 127.0f : 255.0f;
+    f = nearbyintf(f) + zp;
+    return f < lo ? lo : f > hi ? hi : f;
+}
+
+static double load_y(er_qmm_kind kind, const void *y, int64_t i)
+{
+    switch (kind) {
+    case ER_QMM_I32: return ((const int32_t *)y)[i];
+    case ER_QMM_F32: return ((const float *)y)[i];
+    case ER_QMM_I8: return ((const int8_t *)y)[i];
+    default: return ((const uint8_t *)y)[i];
+    }
+}
+
+static void test_kernel(int64_t rows, int64_t k, int64_t n, bool trans, bool signed_a, er_qmm_kind kind)
+{
+    int64_t np = er_qmm_np(n), k4 = (k + 3) / 4;
+    uint8_t *a = malloc((size_t)(rows * k));
+    int8_t *w = malloc((size_t)(k * n)), *wp = malloc((size_t)(k4 * np * 4));
+    int32_t *colsum = malloc(sizeof(int32_t) * (size_t)np), *corr = calloc((size_t)np, sizeof(int32_t));
+    float *mult = calloc((size_t)np, sizeof(float)), *add = calloc((size_t)np, sizeof(float));
+    size_t ys = kind_size(kind) * (size_t)(rows * n);
+    void *y0 = malloc(ys), *y1 = malloc(ys);
+    for (int64_t i = 0; i < rows * k; i++) a[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < k * n; i++) w[i] = (int8_t)(rnd() % 255 - 127);
+    for (int64_t j = 0; j < n; j++) {
+        corr[j] = (int32_t)(rnd() % 40001) - 20000;
+        mult[j] = (1.0f + (float)(rnd() % 100) / 50.0f) / (float)(k * 128);
+        add[j] = (float)(rnd() % 200) / 10.0f - 10.0f;
+    }
+    er_qmm_pack_w(w, k, n, trans, wp, colsum);
+    er_qmm_a av = { .a = a, .lda = k, .k = k, .flip = signed_a ? 0x80 : 0 };
+    er_qmm_out o = { .kind = kind, .corr = corr, .mult = mult, .add = add, .zp = kind == ER_QMM_I8 ? -5.0f : 9.0f,
+                     .y = y0, .ldy = n };
+    er_qmm_u8s8_ref(&av, wp, np, 0, rows, 0, n, &o);
+    int bad = 0, bad_sum = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int32_t s = 0;
+        for (int64_t kk = 0; kk < k; kk++) s += trans ? w[j * k + kk] : w[kk * n + j];
+        bad_sum += s != colsum[j];
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+            int32_t acc = 0;
+            for (int64_t kk = 0; kk < k; kk++)
+                acc += (int32_t)(uint8_t)(a[r * k + kk] ^ av.flip) * (trans ? w[j * k + kk] : w[kk * n + j]);
+            bad += expect(kind, acc + corr[j], mult[j], add[j], o.zp) != load_y(kind, y0, r * n + j);
+        }
+    CHECK(bad == 0 && bad_sum == 0, "qmm ref %lldx%lldx%lld kind %d%s%s: %d mismatches, %d column sums wrong",
+          (long long)rows, (long long)k, (long long)n, (int)kind, trans ? " transB" : "", signed_a ? " s8" : "", bad,
+          bad_sum);
+    if (have_vnni()) {
+        o.y = y1;
+        er_qmm_u8s8_avx512vnni(&av, wp, np, 0, rows, 0, n, &o);
+        CHECK(memcmp(y0, y1, ys) == 0, "vnni qmm %lldx%lldx%lld kind %d differs from the reference", (long long)rows,
+              (long long)k, (long long)n, (int)kind);
+    }
+    free(a), free(w), free(wp), free(colsum), free(corr), free(mult), free(add), free(y0), free(y1);
+}
+
+static void set(er_tensor *t, er_dtype dt, int ndim, const int64_t *dims, void *data)
+{
+    er_tensor_set_shape(t, dt, dims, ndim);
+    t->data = data;
+}
+
+/* Runs the reference op, then prepare + the packed run, and returns the largest difference
+ * (relative for float outputs). */
+static double ref_vs_packed(const char *domain, const char *op_type, er_attr *attrs, int n_attrs, er_tensor **in,
+                            int n_in)
+{
+    er_node node = { .name = "mm", .op_type = op_type, .domain = domain, .n_in = n_in, .n_out = 1, .n_attrs = n_attrs,
+                     .attrs = attrs };
+    char err[256] = "";
+    const er_op *op = er_op_find_ref(domain, op_type);
+    er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
+    er_tensor y_ref, y_fast;
+    er_tensor *out[1] = { &y_ref };
+    CHECK(op && op->infer(&ctx, in, n_in, out, 1) == ER_OK, "%s infer: %s", op_type, err);
+    if (!op || failures) return INFINITY;
+    size_t bytes = er_tensor_nbytes(&y_ref);
+    void *ws = malloc(ctx.workspace_bytes + 1), *r = malloc(bytes), *f = malloc(bytes);
+    y_ref.data = r;
+    ctx.workspace = ws;
+    CHECK(op->run(&ctx, in, n_in, out, 1) == ER_OK, "%s ref run: %s", op_type, err);
+    y_fast = y_ref;
+    y_fast.data = f;
+    out[0] = &y_fast;
+    void *state = NULL;
+    CHECK(op->prepare(&ctx, in, n_in, out, 1, &state) == ER_OK && state, "%s prepare did not pack: %s", op_type, err);
+    ctx.state = state;
+    CHECK(state && op->run(&ctx, in, n_in, out, 1) == ER_OK, "%s packed run: %s", op_type, err);
+    double worst = 0;
+    for (int64_t i = 0; i < er_tensor_numel(&y_ref); i++) {
+        double a, b;
+        switch (y_ref.dtype) {
+        case ER_F32: a = ((float *)r)[i], b = ((float *)f)[i]; break;
+        case ER_I32: a = ((int32_t *)r)[i], b = ((int32_t *)f)[i]; break;
+        case ER_I8: a = ((int8_t *)r)[i], b = ((int8_t *)f)[i]; break;
+        default: a = ((uint8_t *)r)[i], b = ((uint8_t *)f)[i]; break;
+        }
+        double d = fabs(a - b) / (y_ref.dtype == ER_F32 ? fmax(1.0, fabs(a)) : 1.0);
+        worst = d > worst ? d : worst;
+    }
+    er_qmm_release(state);
+    free(ws), free(r), free(f);
+    return worst;
+}
+
+#define K 37
+#define N 70
+#define ROWS 6
+
+static void test_ops(void)
+{
+    static uint8_t a[ROWS * K];
+    static int8_t b[K * N];
+    static float bs[N], cf[N];
+    static int32_t ci[N];
+    static int8_t bz[N];
+    for (int i = 0; i < ROWS * K; i++) a[i] = (uint8_t)rnd();
+    for (int i = 0; i < K * N; i++) b[i] = (int8_t)(rnd() % 255 - 127);
+    for (int i = 0; i < N; i++) {
+        bs[i] = 0.001f * (float)(1 + rnd() % 20);
+        cf[i] = (float)(rnd() % 100) / 25.0f - 2.0f;
+        ci[i] = (int32_t)(rnd() % 2001) - 1000;
+    }
+    float as = 0.05f, ys = 0.4f;
+    uint8_t az = 131, yz = 120;
+    int8_t az_s = -7, yz_s = 3;
+    int64_t da[3] = { 2, ROWS / 2, K }, db[2] = { K, N }, dbt[2] = { N, K }, dn[1] = { N };
+    er_tensor t[9];
+    er_tensor *in[9];
+    for (int i = 0; i < 9; i++) in[i] = &t[i];
+
+    /* QGemm (edgerun) with batched A, per-column scales, float C, float output */
+    set(&t[0], ER_U8, 3, da, a);
+    set(&t[1], ER_F32, 0, NULL, &as);
+    set(&t[2], ER_U8, 0, NULL, &az);
+    set(&t[3], ER_I8, 2, db, b);
+    set(&t[4], ER_F32, 1, dn, bs);
+    set(&t[5], ER_I8, 1, dn, bz);
+    set(&t[6], ER_F32, 1, dn, cf);
+    double d = ref_vs_packed("edgerun", "QGemm", NULL, 0, in, 7);
+    CHECK(d <= 1e-5, "QGemm float out: packed vs reference relative difference %g (allowed 1e-5)", d);
+
+    /* com.microsoft QGemm, transB, int32 C, int8 A and int8 output */
+    set(&t[0], ER_I8, 3, da, a);
+    set(&t[2], ER_I8, 0, NULL, &az_s);
+    set(&t[3], ER_I8, 2, dbt, b);
+    set(&t[6], ER_I32, 1, dn, ci);
+    set(&t[7], ER_F32, 0, NULL, &ys);
+    set(&t[8], ER_I8, 0, NULL, &yz_s);
+    er_attr tb[1] = { { .name = "transB", .type = ER_ATTR_INT, .i = 1 } };
+    d = ref_vs_packed("com.microsoft", "QGemm", tb, 1, in, 9);
+    CHECK(d <= 1, "QGemm int8 out: packed vs reference differ by %g (allowed 1: float vs double requant)", d);
+
+    /* QLinearMatMul, per-tensor B scale, uint8 output */
+    set(&t[0], ER_U8, 3, da, a);
+    set(&t[2], ER_U8, 0, NULL, &az);
+    set(&t[3], ER_I8, 2, db, b);
+    int64_t one[1] = { 1 };
+    set(&t[4], ER_F32, 1, one, bs);
+    set(&t[5], ER_I8, 1, one, bz);
+    set(&t[6], ER_F32, 0, NULL, &ys);
+    set(&t[7], ER_U8, 0, NULL, &yz);
+    d = ref_vs_packed("", "QLinearMatMul", NULL, 0, in, 8);
+    CHECK(d <= 1, "QLinearMatMul: packed vs reference differ by %g (allowed 1)", d);
+
+    /* MatMulInteger: exact */
+    set(&t[1], ER_I8, 2, db, b);
+    set(&t[2], ER_U8, 0, NULL, &az);
+    set(&t[3], ER_I8, 0, NULL, &bz[0]);
+    d = ref_vs_packed("", "MatMulInteger", NULL, 0, in, 4);
+    CHECK(d == 0, "MatMulInteger: packed vs reference differ by %g (must be exact)", d);
+}
+
+/* Depthwise QLinearConv: packed (direct kernel) vs reference op. */
+static void test_depthwise(int64_t c, int64_t h, int64_t w, int k, int stride, int pad, bool x_signed)
+{
+    int64_t nx = 2 * c * h * w;
+    uint8_t *x = malloc((size_t)nx);
+    int8_t *wt = malloc((size_t)(c * k * k)), *wz = calloc((size_t)c, 1);
+    float *ws = malloc(sizeof(float) * (size_t)c);
+    int32_t *b = malloc(sizeof(int32_t) * (size_t)c);
+    for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < c * k * k; i++) wt[i] = (int8_t)(rnd() % 255 - 127);
+    for (int64_t i = 0; i < c; i++) ws[i] = 0.002f * (float)(1 + rnd() % 10), b[i] = (int32_t)(rnd() % 4001) - 2000;
+    float xs = 0.03f, ys = 0.2f;
+    uint8_t xz = 100, yz = 7;
+    int8_t xz_s = -20;
+    er_tensor t[9], y_ref, y_fast;
+    int64_t dx[4] = { 2, c, h, w }, dw[4] = { c, 1, k, k }, dc[1] = { c };
+    set(&t[0], x_signed ? ER_I8 : ER_U8, 4, dx, x);
+    set(&t[1], ER_F32, 0, NULL, &xs);
+    set(&t[2], x_signed ? ER_I8 : ER_U8, 0, NULL, x_signed ? (void *)&xz_s : (void *)&xz);
+    set(&t[3], ER_I8, 4, dw, wt);
+    set(&t[4], ER_F32, 1, dc, ws);
+    set(&t[5], ER_I8, 1, dc, wz);
+    set(&t[6], ER_F32, 0, NULL, &ys);
+    set(&t[7], ER_U8, 0, NULL, &yz);
+    set(&t[8], ER_I32, 1, dc, b);
+    er_tensor *in[9];
+    for (int i = 0; i < 9; i++) in[i] = &t[i];
+    int64_t pads[4] = { pad, pad, pad, pad }, strides[2] = { stride, stride };
+    er_attr attrs[3] = {
+        { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = pads },
+        { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = strides },
+        { .name = "group", .type = ER_ATTR_INT, .i = c },
+    };
+    er_node node = { .name = "dw", .op_type = "QLinearConv", .domain = "", .n_in = 9, .n_out = 1, .n_attrs = 3, .attrs = attrs };
+    char err[256] = "";
+    const er_op *op = er_op_find_ref("", "QLinearConv");
+    er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
+    er_tensor *out[1] = { &y_ref };
+    CHECK(op && op->infer(&ctx, in, 9, out, 1) == ER_OK, "depthwise infer: %s", err);
+    if (!op || failures) return;
+    int64_t total = er_tensor_numel(&y_ref);
+    void *wsb = malloc(ctx.workspace_bytes);
+    uint8_t *r = malloc((size_t)total), *f = malloc((size_t)total);
+    y_ref.data = r;
+    ctx.workspace = wsb;
+    CHECK(op->run(&ctx, in, 9, out, 1) == ER_OK, "depthwise ref run: %s", err);
+    y_fast = y_ref;
+    y_fast.data = f;
+    out[0] = &y_fast;
+    void *state = NULL;
+    CHECK(er_qconv_prepare(&ctx, in, 9, out, 1, &state) == ER_OK && state, "depthwise prepare did not pack: %s", err);
+    ctx.state = state;
+    CHECK(state && op->run(&ctx, in, 9, out, 1) == ER_OK, "depthwise packed run: %s", err);
+    int worst = 0;
+    for (int64_t i = 0; i < total; i++) worst = ER_MAX(worst, abs((int)r[i] - (int)f[i]));
+    CHECK(worst <= 1, "depthwise %lldx%lldx%lld k%d s%d p%d%s differs from the reference by %d (allowed 1)",
+          (long long)c, (long long)h, (long long)w, k, stride, pad, x_signed ? " int8" : "", worst);
+    er_qconv_release(state);
+    free(wsb), free(r), free(f), free(x), free(wt), free(wz), free(ws), free(b);
+}
+
+/* The AVX-512 row kernel against the portable one, on a padded plane with slack. */
+static void test_dw_rows(void)
+{
+    if (er_cpu_isa() != ER_ISA_AVX512) return;
+    static uint8_t plane[8 * 80 + ER_QDW_SLACK];
+    static int8_t w[25];
+    for (size_t i = 0; i < sizeof plane; i++) plane[i] = (uint8_t)rnd();
+    for (int i = 0; i < 25; i++) w[i] = (int8_t)(rnd() % 255 - 127);
+    int bad = 0;
+    for (int stride = 1; stride <= 3; stride++)
+        for (int k = 1; k <= 5; k += 2)
+            for (int sg = 0; sg < 2; sg++) {
+                int64_t ow = (80 - k) / stride + 1;
+                uint8_t y0[80], y1[80];
+                er_qdw_row r = { .x = plane, .pw = 80, .w = w, .kh = k, .kw = k, .stride = stride, .ow = ow,
+                                 .bias = -12345, .mult = 0.0021f, .zp = sg ? -3.0f : 100.0f, .is_signed = sg, .y = y0 };
+                er_qdw_row_ref(&r);
+                r.y = y1;
+                er_qdw_row_avx512(&r);
+                bad += memcmp(y0, y1, (size_t)ow) != 0;
+            }
+    CHECK(bad == 0, "depthwise AVX-512 rows differ from the portable kernel in %d of 18 cases", bad);
+}
+
+/* infer of a DequantizeLinear / QuantizeLinear must fail with code `want` and a message containing `msg`. */
+static void expect_qdq_error(const char *op_type, er_tensor **in, int n_in, int64_t axis, er_status want, const char *msg)
+{
+    er_attr at[1] = { { .name = "axis", .type = ER_ATTR_INT, .i = axis } };
+    er_node node = { .name = "bad", .op_type = op_type, .domain = "", .n_in = n_in, .n_out = 1, .n_attrs = 1, .attrs = at };
+    char err[256] = "";
+    er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
+    er_tensor y;
+    er_tensor *out[1] = { &y };
+    const er_op *op = er_op_find_ref("", op_type);
+    er_status st = op ? op->infer(&ctx, in, n_in, out, 1) : ER_OK;
+    CHECK(st == want && strstr(err, msg), "%s: got status %d and '%s', expected %d with '%s'", op_type, (int)st, err,
+          (int)want, msg);
+}
+
+static void test_bad_params(void)
+{
+    static int8_t xq[12];
+    static float xf[12];
+    float s3[3] = { 0.1f, 0.2f, 0.3f }, s4[4] = { 0.1f, 0.2f, 0.3f, 0.4f }, neg = -0.5f, zero = 0.0f;
+    int8_t z4[4] = { 0 };
+    uint8_t zu = 0;
+    int64_t dx[2] = { 3, 4 }, d3[1] = { 3 }, d4[1] = { 4 };
+    er_tensor t[3];
+    er_tensor *in[3] = { &t[0], &t[1], &t[2] };
+    set(&t[0], ER_I8, 2, dx, xq);
+    set(&t[1], ER_F32, 1, d3, s3);
+    set(&t[2], ER_I8, 1, d4, z4);
+    /* 3 scales along axis 1, which has 4 entries */
+    expect_qdq_error("DequantizeLinear", in, 2, 1, ER_ERR_SHAPE, "scale has 3 values");
+    /* 4 scales but 3 zero points */
+    set(&t[1], ER_F32, 1, d4, s4);
+    set(&t[2], ER_I8, 1, d3, z4);
+    expect_qdq_error("DequantizeLinear", in, 3, 1, ER_ERR_SHAPE, "zero point has 3 values");
+    /* a uint8 zero point for int8 data */
+    set(&t[1], ER_F32, 0, NULL, s4);
+    set(&t[2], ER_U8, 0, NULL, &zu);
+    expect_qdq_error("DequantizeLinear", in, 3, 1, ER_ERR_DTYPE, "zero point is uint8, expected int8");
+    /* negative and zero scales */
+    set(&t[1], ER_F32, 0, NULL, &neg);
+    expect_qdq_error("DequantizeLinear", in, 2, 1, ER_ERR_FORMAT, "must be positive");
+    set(&t[0], ER_F32, 2, dx, xf);
+    set(&t[1], ER_F32, 0, NULL, &zero);
+    expect_qdq_error("QuantizeLinear", in, 2, 1, ER_ERR_FORMAT, "must be positive");
+}
+
+int main(void)
+{
+    const int64_t shapes[][3] = { { 1, 1, 1 }, { 3, 4, 5 }, { 4, 7, 64 }, { 5, 64, 70 }, { 9, 257, 130 }, { 2, 3, 17 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int kind = ER_QMM_I32; kind <= ER_QMM_I8; kind++)
+            test_kernel(shapes[s][0], shapes[s][1], shapes[s][2], s % 2 == 1, s % 3 == 2, (er_qmm_kind)kind);
+    test_ops();
+    test_depthwise(5, 9, 21, 3, 1, 1, false);
+    test_depthwise(3, 12, 37, 3, 2, 1, true);
+    test_depthwise(4, 7, 7, 5, 2, 2, false);
+    test_depthwise(2, 6, 40, 5, 1, 0, true);
+    test_dw_rows();
+    test_bad_params();
+    printf("%s (%s)\n", failures ? "test_quant_mm: FAILED" : "test_quant_mm: ok",
+           have_vnni() ? "VNNI kernel checked" : "no VNNI: portable kernel only");
+    return failures != 0;
+}
