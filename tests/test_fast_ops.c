@@ -147,10 +147,14 @@ static const conv_case conv_cases[] = {
     { 1, 6, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 6, true, false },      /* channel multiplier 2 */
     { 1, 5, 1, 37, 11, 1, 4, 1, 3, 0, 2, 1, 1, true, true },      /* 1-D */
     { 1, 4, 3, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, true, false },       /* 1×1 output */
-    { 1, 10, 6, 29, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* direct kernel, row tail */
-    { 2, 8, 5, 60, 13, 3, 3, 1, 1, 1, 1, 2, 1, true, false },     /* direct, dilation 2, 2 tiles */
-    { 1, 40, 4, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, false, false },   /* direct, K > KC */
-    { 1, 3, 9, 33, 30, 1, 1, 1, 1, 0, 0, 1, 1, true, false },     /* flat 1×1, tail */
+    { 1, 10, 6, 29, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* wide rows, row tail */
+    { 2, 8, 5, 60, 13, 3, 3, 1, 1, 1, 1, 2, 1, true, false },     /* dilation 2, batch 2 */
+    { 1, 40, 4, 30, 24, 3, 3, 1, 1, 1, 1, 1, 1, false, false },   /* K > KC, wide rows */
+    { 1, 3, 9, 33, 30, 1, 1, 1, 1, 0, 0, 1, 1, true, false },     /* 1×1, N tail */
+    { 1, 16, 13, 17, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* Winograd, odd output dims */
+    { 1, 12, 14, 14, 9, 3, 3, 1, 1, 0, 0, 1, 1, true, false },    /* Winograd, unpadded */
+    { 1, 300, 8, 16, 12, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* Winograd, C > KC */
+    { 2, 9, 11, 14, 10, 3, 3, 1, 1, 0, 2, 1, 1, true, false },    /* Winograd, asymmetric pads, batch 2 */
 };
 
 static void conv_node(const conv_case *cc, attrs *t, int64_t *ints, er_node *node, const char *op,
@@ -408,6 +412,40 @@ static void check_resize(er_threadpool *pool)
     tensor_free(x); tensor_free(roi); tensor_free(sc);
 }
 
+/* ConvTranspose: kernel == stride (fast path), and an overlapping, padded one (reference). */
+static void check_convt(er_threadpool *pool)
+{
+    static const struct {
+        int n, c, h, w, m, kh, kw, sh, sw, pad;
+        bool bias;
+    } cases[] = {
+        { 1, 24, 9, 13, 16, 2, 2, 2, 2, 0, true },
+        { 2, 5, 4, 7, 3, 3, 2, 3, 2, 0, false },
+        { 1, 4, 5, 5, 6, 3, 3, 2, 2, 1, true },
+    };
+    for (size_t i = 0; i < ER_ARRAY_LEN(cases); i++) {
+        unsigned seed = (unsigned)(17 + i);
+        int64_t xd[4] = { cases[i].n, cases[i].c, cases[i].h, cases[i].w };
+        int64_t wd[4] = { cases[i].c, cases[i].m, cases[i].kh, cases[i].kw }, bd[1] = { cases[i].m };
+        int64_t st[2] = { cases[i].sh, cases[i].sw }, pads[4] = { cases[i].pad, cases[i].pad, cases[i].pad, cases[i].pad };
+        er_tensor *x = tensor_new(xd, 4, &seed), *w = tensor_new(wd, 4, &seed);
+        er_tensor *b = cases[i].bias ? tensor_new(bd, 1, &seed) : NULL;
+        attrs t = { .n = 0 };
+        attr_ints(&t, "strides", st, 2);
+        attr_ints(&t, "pads", pads, 4);
+        er_node node = { .name = "ct", .op_type = "ConvTranspose", .domain = "", .n_in = b ? 3 : 2, .n_out = 1,
+                         .n_attrs = t.n, .attrs = t.a };
+        er_tensor *in[3] = { x, w, b };
+        char err[256] = "", what[160];
+        er_tensor *want = run_op(er_op_find_ref("", "ConvTranspose"), &node, NULL, in, node.n_in, err);
+        er_tensor *got = run_op(find_fast("", "ConvTranspose"), &node, pool, in, node.n_in, err);
+        snprintf(what, sizeof what, "ConvTranspose %s k=%dx%d s=%d,%d pad=%d %s", er_isa_name(er_cpu_isa()), cases[i].kh,
+                 cases[i].kw, cases[i].sh, cases[i].sw, cases[i].pad, err);
+        compare(what, got, want, 1e-5 * cases[i].c + 1e-5);
+        tensor_free(x); tensor_free(w); tensor_free(b); tensor_free(want); tensor_free(got);
+    }
+}
+
 int main(void)
 {
     static const char *isas[] = { "ref", "avx2", "avx512" };
@@ -422,6 +460,7 @@ int main(void)
             for (size_t i = 0; i < ER_ARRAY_LEN(gemm_cases); i++) check_gemm(&gemm_cases[i], pool);
             check_eltwise(pool);
             check_resize(pool);
+            check_convt(pool);
             er_threadpool_free(pool);
         }
     }

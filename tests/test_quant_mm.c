@@ -6,6 +6,8 @@
  *    match their reference kernels (int32 exactly, float to 1e-5 relative, 8-bit within 1);
  *  - the depthwise QLinearConv (direct kernel) matches the reference op within 1, and its
  *    AVX-512 row kernel equals the portable one bit for bit;
+ *  - the 8-bit MaxPool (domain edgerun) equals the reference MaxPool exactly;
+ *  - the AVX-512 QuantizeLinear kernel equals round-half-even / saturate / NaN → zero point;
  *  - DequantizeLinear / QuantizeLinear reject inconsistent quantization parameters with a
  *    message naming the problem. */
 #include <math.h>
@@ -17,6 +19,8 @@
 #include "backend/cpu/qdwconv.h"
 #include "backend/cpu/qgemm_conv.h"
 #include "backend/cpu/qgemm_matmul.h"
+#include "backend/cpu/qmaxpool.h"
+#include "backend/cpu/qquant.h"
 #include "backend/cpu/qgemm_mm.h"
 #include "core/cpu.h"
 
@@ -316,6 +320,60 @@ static void test_dw_rows(void)
     CHECK(bad == 0, "depthwise AVX-512 rows differ from the portable kernel in %d of 18 cases", bad);
 }
 
+static void test_qmaxpool(int k, int stride, int pad, int ceil, bool is_signed)
+{
+    static uint8_t x[2 * 3 * 13 * 17], y0[2 * 3 * 13 * 17], y1[2 * 3 * 13 * 17];
+    for (size_t i = 0; i < sizeof x; i++) x[i] = (uint8_t)rnd();
+    int64_t dx[4] = { 2, 3, 13, 17 }, ks[2] = { k, k }, st[2] = { stride, stride }, pads[4] = { pad, pad, pad, pad };
+    er_attr attrs[4] = {
+        { .name = "kernel_shape", .type = ER_ATTR_INTS, .n = 2, .ints = ks },
+        { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = st },
+        { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = pads },
+        { .name = "ceil_mode", .type = ER_ATTR_INT, .i = ceil },
+    };
+    er_node node = { .name = "mp", .op_type = "MaxPool", .domain = "", .n_in = 1, .n_out = 1, .n_attrs = 4, .attrs = attrs };
+    char err[256] = "";
+    er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
+    er_tensor t, y;
+    set(&t, is_signed ? ER_I8 : ER_U8, 4, dx, x);
+    er_tensor *in[1] = { &t }, *out[1] = { &y };
+    const er_op *ref = er_op_find_ref("", "MaxPool");
+    CHECK(ref && ref->infer(&ctx, in, 1, out, 1) == ER_OK, "MaxPool infer: %s", err);
+    if (!ref || failures) return;
+    void *ws = malloc(ctx.workspace_bytes);
+    ctx.workspace = ws;
+    y.data = y0;
+    CHECK(ref->run(&ctx, in, 1, out, 1) == ER_OK, "reference MaxPool: %s", err);
+    y.data = y1;
+    CHECK(er_qmaxpool_run(&ctx, in, 1, out, 1) == ER_OK, "8-bit MaxPool: %s", err);
+    CHECK(memcmp(y0, y1, (size_t)er_tensor_numel(&y)) == 0, "8-bit MaxPool k%d s%d p%d ceil %d%s differs from the reference",
+          k, stride, pad, ceil, is_signed ? " int8" : "");
+    free(ws);
+}
+
+static void test_quantize_kernel(void)
+{
+    if (er_cpu_isa() != ER_ISA_AVX512) return;
+    enum { NQ = 203 };
+    static float x[NQ];
+    for (int i = 0; i < NQ; i++) x[i] = ((float)(rnd() % 4001) - 2000.0f) / 8.0f;   /* many exact halves */
+    x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = 2.5f, x[4] = -2.5f, x[5] = 1e30f;
+    int bad = 0;
+    for (int sg = 0; sg < 2; sg++) {
+        uint8_t y[NQ];
+        const float scale = 0.5f;
+        const int32_t zp = sg ? -3 : 17;
+        er_quantize_f32_q8_avx512(x, NQ, scale, zp, sg, y);
+        for (int i = 0; i < NQ; i++) {
+            double v = x[i] / scale, lo = sg ? -128 : 0, hi = sg ? 127 : 255;
+            v = isnan(v) ? zp : nearbyint(v) + zp;
+            v = v < lo ? lo : v > hi ? hi : v;
+            bad += (sg ? (int8_t)y[i] : y[i]) != (int)v;
+        }
+    }
+    CHECK(bad == 0, "AVX-512 QuantizeLinear: %d of %d values wrong", bad, 2 * NQ);
+}
+
 /* infer of a DequantizeLinear / QuantizeLinear must fail with code `want` and a message containing `msg`. */
 static void expect_qdq_error(const char *op_type, er_tensor **in, int n_in, int64_t axis, er_status want, const char *msg)
 {
@@ -374,6 +432,11 @@ int main(void)
     test_depthwise(4, 7, 7, 5, 2, 2, false);
     test_depthwise(2, 6, 40, 5, 1, 0, true);
     test_dw_rows();
+    test_qmaxpool(3, 2, 1, 0, false);
+    test_qmaxpool(3, 2, 1, 1, true);
+    test_qmaxpool(2, 2, 0, 0, false);
+    test_qmaxpool(3, 1, 1, 0, true);
+    test_quantize_kernel();
     test_bad_params();
     printf("%s (%s)\n", failures ? "test_quant_mm: FAILED" : "test_quant_mm: ok",
            have_vnni() ? "VNNI kernel checked" : "no VNNI: portable kernel only");

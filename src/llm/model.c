@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- loading ------------------------------------------------------------------------- */
 
@@ -195,6 +196,47 @@ static er_status load_weights(loader *L)
     return ER_OK;
 }
 
+bool er_llm_weight_pack(const er_qkernels *k, er_llm_weight *w)
+{
+    if (!k->repack[w->type] || w->rows % ER_PACK_ROWS || w->cols % ER_QK) return true;
+    w->group_bytes = k->packed_group_bytes[w->type](w->cols);
+    w->packed = er_aligned_alloc((size_t)(w->rows / ER_PACK_ROWS) * w->group_bytes);
+    if (!w->packed) return false;
+    for (int64_t g = 0; g < w->rows / ER_PACK_ROWS; g++)
+        k->repack[w->type](w->data + (size_t)g * ER_PACK_ROWS * w->row_bytes, w->row_bytes, w->cols,
+                           w->packed + (size_t)g * w->group_bytes);
+    return true;
+}
+
+/* Drops the mapped pages that lie wholly inside a repacked tensor, so the weights are not
+ * resident twice, not even while loading (they fault back in from the file if read). */
+static void drop_pages(const er_llm_weight *w)
+{
+    uintptr_t page = 4096, a = (uintptr_t)w->data, e = a + (uintptr_t)w->rows * w->row_bytes;
+    a = (a + page - 1) & ~(page - 1);
+    e &= ~(page - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* Packed copies replace the file's weights for every matmul; the embedding table is still
+ * read from the mapping by row. */
+static er_status pack_weights(er_llm_model *m, char *err, size_t err_size)
+{
+    bool ok = true, mapped = m->gguf->map.data != NULL;
+    for (int i = 0; ok && i < m->cfg.n_layer; i++) {
+        er_llm_layer *ly = &m->layers[i];
+        er_llm_weight *ws[] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->w_gate, &ly->w_up, &ly->w_down};
+        for (size_t j = 0; ok && j < ER_ARRAY_LEN(ws); j++) {
+            ok = er_llm_weight_pack(m->kern, ws[j]);
+            if (ok && ws[j]->packed && mapped) drop_pages(ws[j]);
+        }
+    }
+    if (ok) ok = er_llm_weight_pack(m->kern, &m->output);
+    if (!ok) return er_fail(err, err_size, ER_ERR_NOMEM, "out of memory repacking the weights");
+    if (m->output.packed && mapped && m->output.data != m->tok_embd.data) drop_pages(&m->output);
+    return ER_OK;
+}
+
 er_status er_llm_model_load(er_gguf *g, er_llm_model **out, char *err, size_t err_size)
 {
     *out = NULL;
@@ -208,6 +250,7 @@ er_status er_llm_model_load(er_gguf *g, er_llm_model **out, char *err, size_t er
     loader L = {g, m, "", err, err_size};
     er_status st = load_config(&L);
     if (st == ER_OK) st = load_weights(&L);
+    if (st == ER_OK) st = pack_weights(m, err, err_size);
     if (st != ER_OK) {
         er_llm_model_free(m);
         return st;
@@ -216,9 +259,22 @@ er_status er_llm_model_load(er_gguf *g, er_llm_model **out, char *err, size_t er
     return ER_OK;
 }
 
+static void free_packed(er_llm_weight *w)
+{
+    er_aligned_free(w->packed);
+    w->packed = NULL;
+}
+
 void er_llm_model_free(er_llm_model *m)
 {
     if (!m) return;
+    if (m->output.packed != m->tok_embd.packed) free_packed(&m->output);
+    free_packed(&m->tok_embd);
+    for (int i = 0; m->layers && i < m->cfg.n_layer; i++) {
+        er_llm_layer *ly = &m->layers[i];
+        er_llm_weight *ws[] = {&ly->wq, &ly->wk, &ly->wv, &ly->wo, &ly->w_gate, &ly->w_up, &ly->w_down};
+        for (size_t j = 0; j < ER_ARRAY_LEN(ws); j++) free_packed(ws[j]);
+    }
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
@@ -235,6 +291,7 @@ struct er_llm_state {
     float *x, *xn, *q, *k, *v, *att, *h1, *h2;
     float *scores;              /* [thread][n_ctx] */
     void *act;                  /* quantized activations */
+    er_packed_act *pact;        /* per token views into act for packed weights */
 };
 
 /* Every weight type's activation format takes at most 4 bytes per element. */
@@ -268,8 +325,9 @@ er_status er_llm_state_create(const er_llm_model *m, int n_ctx, int n_batch, int
     s->h2 = er_aligned_alloc(B * (size_t)c->ffn * 4);
     s->scores = er_aligned_alloc((size_t)n_threads * (size_t)n_ctx * 4);
     s->act = er_aligned_alloc(B * max_act_bytes(ER_MAX(c->dim, c->ffn)));
+    s->pact = calloc(B, sizeof *s->pact);
     if (!s->k_cache || !s->v_cache || !s->x || !s->xn || !s->q || !s->att || !s->k || !s->v ||
-        !s->h1 || !s->h2 || !s->scores || !s->act) {
+        !s->h1 || !s->h2 || !s->scores || !s->act || !s->pact) {
         er_llm_state_free(s);
         return er_fail(err, err_size, ER_ERR_NOMEM, "out of memory for a %d-token context (%.1f MiB KV cache)",
                        n_ctx, 2.0 * (double)cache / (1 << 20));
@@ -293,6 +351,7 @@ void er_llm_state_free(er_llm_state *s)
     er_aligned_free(s->h2);
     er_aligned_free(s->scores);
     er_aligned_free(s->act);
+    free(s->pact);
     free(s);
 }
 
@@ -304,8 +363,18 @@ size_t er_llm_state_kv_bytes(const er_llm_state *s) { return s->kv_bytes; }
 
 size_t er_llm_act_row_bytes(const er_llm_weight *w)
 {
+    if (w->packed) {
+        size_t n = (size_t)w->cols * 2 + (size_t)(w->cols / ER_QK) * 8;
+        return (n + 63) & ~(size_t)63;
+    }
     uint32_t at = er_qtype_traits(w->type)->vec_dot_type;
     return er_qtype_row_size(at, w->cols);
+}
+
+/* Weights whose activations are prepared alike can share one preparation. */
+static int act_format(const er_llm_weight *w)
+{
+    return w->packed ? -1 : (int)er_qtype_traits(w->type)->vec_dot_type;
 }
 
 typedef struct mm_ctx {
@@ -313,6 +382,7 @@ typedef struct mm_ctx {
     const er_llm_weight *w;
     const uint8_t *act;
     size_t act_stride;
+    const er_packed_act *pact;
     int n_tok;
     float *y;
     bool accumulate;
@@ -334,7 +404,14 @@ static void mm_rows(void *vctx, int64_t r0, int64_t r1, int tid)
     er_vec_dot_fn dot = c->k->vec_dot[w->type];
     void (*dot4)(int64_t, const void *, size_t, const void *, float *) = c->k->vec_dot_x4[w->type];
     int64_t r = r0;
-    if (dot4 && getenv("X4")) {
+    void (*gemm4)(int64_t, const void *, size_t, const void *, size_t, int, float *, int64_t, int) =
+        c->k->gemm_x4[w->type];
+    if (gemm4 && c->n_tok > 1) {
+        for (; r + 4 <= r1; r += 4)
+            gemm4(w->cols, w->data + r * w->row_bytes, w->row_bytes, c->act, c->act_stride, c->n_tok, c->y + r,
+                  w->rows, c->accumulate);
+    }
+    if (dot4 && c->n_tok > 1) {
         for (; r + 4 <= r1; r += 4) {
             const uint8_t *wr = w->data + r * w->row_bytes;
             for (int t = 0; t < c->n_tok; t++) {
@@ -349,41 +426,84 @@ static void mm_rows(void *vctx, int64_t r0, int64_t r1, int tid)
             store(c, t, r, dot(w->cols, w->data + r * w->row_bytes, c->act + t * c->act_stride));
 }
 
-typedef struct quant_ctx {
-    er_from_float_fn fn;
-    const float *x;
-    int64_t cols;
-    uint8_t *act;
-    size_t stride;
-} quant_ctx;
-
-static void quant_rows(void *vctx, int64_t t0, int64_t t1, int tid)
+static void mm_groups(void *vctx, int64_t g0, int64_t g1, int tid)
 {
     (void)tid;
-    const quant_ctx *c = vctx;
-    for (int64_t t = t0; t < t1; t++) c->fn(c->x + t * c->cols, c->act + t * c->stride, c->cols);
+    const mm_ctx *c = vctx;
+    const er_llm_weight *w = c->w;
+    for (int64_t g = g0; g < g1; g++)
+        c->k->gemm_packed[w->type](w->cols, w->packed + (size_t)g * w->group_bytes, c->pact, c->n_tok,
+                                   c->y + g * ER_PACK_ROWS, w->rows, c->accumulate);
+}
+
+typedef struct prep_ctx {
+    const er_qkernels *k;
+    const er_llm_weight *w;
+    const float *x;
+    uint8_t *act;
+    size_t stride;
+    er_packed_act *pact;
+} prep_ctx;
+
+/* The packed kernels read plain arrays: the Q8_0 quants (signed and offset to unsigned),
+ * block scales and block sums, all from the reference quantizer so both paths round alike. */
+static void prep_packed_row(const float *x, int64_t cols, uint8_t *base, er_packed_act *pa)
+{
+    int64_t nb = cols / ER_QK;
+    int8_t *q = (int8_t *)base;
+    uint8_t *uq = base + cols;
+    float *d = (float *)(base + 2 * cols);
+    int32_t *sum = (int32_t *)(d + nb);
+    for (int64_t b = 0; b < nb; b++) {
+        er_block_q8_0 blk;
+        er_quantize_row_q8_0(x + b * ER_QK, &blk, ER_QK);
+        d[b] = er_f16_to_f32(blk.d);
+        int s = 0;
+        for (int i = 0; i < ER_QK; i++) {
+            q[b * ER_QK + i] = blk.qs[i];
+            uq[b * ER_QK + i] = (uint8_t)(blk.qs[i] + 128);
+            s += blk.qs[i];
+        }
+        sum[b] = s;
+    }
+    *pa = (er_packed_act){q, uq, d, sum};
+}
+
+static void prep_rows(void *vctx, int64_t t0, int64_t t1, int tid)
+{
+    (void)tid;
+    const prep_ctx *c = vctx;
+    const er_llm_weight *w = c->w;
+    for (int64_t t = t0; t < t1; t++) {
+        if (w->packed) {
+            prep_packed_row(c->x + t * w->cols, w->cols, c->act + t * c->stride, &c->pact[t]);
+        } else {
+            uint32_t at = er_qtype_traits(w->type)->vec_dot_type;
+            c->k->quantize_act[at](c->x + t * w->cols, c->act + t * c->stride, w->cols);
+        }
+    }
 }
 
 static void quantize_act(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
-                         const float *x, int n_tok, void *act)
+                         const float *x, int n_tok, void *act, er_packed_act *pact)
 {
-    uint32_t at = er_qtype_traits(w->type)->vec_dot_type;
-    quant_ctx qc = {k->quantize_act[at], x, w->cols, act, er_llm_act_row_bytes(w)};
-    er_parallel_for(pool, n_tok, 4, quant_rows, &qc);
+    prep_ctx pc = {k, w, x, act, er_llm_act_row_bytes(w), pact};
+    er_parallel_for(pool, n_tok, 4, prep_rows, &pc);
 }
 
 static void matmul_quantized(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
-                             const void *act, int n_tok, float *y, bool accumulate)
+                             const void *act, const er_packed_act *pact, int n_tok, float *y, bool accumulate)
 {
-    mm_ctx c = {k, w, act, er_llm_act_row_bytes(w), n_tok, y, accumulate};
-    er_parallel_for(pool, w->rows, 16, mm_rows, &c);
+    mm_ctx c = {k, w, act, er_llm_act_row_bytes(w), pact, n_tok, y, accumulate};
+    if (w->packed) er_parallel_for(pool, w->rows / ER_PACK_ROWS, 2, mm_groups, &c);
+    else er_parallel_for(pool, w->rows, 16, mm_rows, &c);
 }
 
 void er_llm_matmul(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
-                   const float *x, int n_tok, float *y, bool accumulate, void *act)
+                   const float *x, int n_tok, float *y, bool accumulate, void *act, er_packed_act *pact)
 {
-    quantize_act(k, pool, w, x, n_tok, act);
-    matmul_quantized(k, pool, w, act, n_tok, y, accumulate);
+    quantize_act(k, pool, w, x, n_tok, act, pact);
+    matmul_quantized(k, pool, w, act, pact, n_tok, y, accumulate);
 }
 
 /* ---- forward ------------------------------------------------------------------------- */
@@ -477,13 +597,13 @@ static void attention_block(const er_llm_model *m, er_llm_state *s, er_threadpoo
         rmsnorm(s->xn + (size_t)t * c->dim, s->x + (size_t)t * c->dim, ly->attn_norm, c->dim, c->rms_eps);
     /* q, k and v read the same activations: quantize once (all three share a type in
      * practice; a mixed file falls back to quantizing per weight). */
-    bool same = ly->wk.type == ly->wq.type && ly->wv.type == ly->wq.type;
-    quantize_act(k, pool, &ly->wq, s->xn, n, s->act);
-    matmul_quantized(k, pool, &ly->wq, s->act, n, s->q, false);
-    if (!same) quantize_act(k, pool, &ly->wk, s->xn, n, s->act);
-    matmul_quantized(k, pool, &ly->wk, s->act, n, s->k, false);
-    if (!same) quantize_act(k, pool, &ly->wv, s->xn, n, s->act);
-    matmul_quantized(k, pool, &ly->wv, s->act, n, s->v, false);
+    bool same = act_format(&ly->wk) == act_format(&ly->wq) && act_format(&ly->wv) == act_format(&ly->wq);
+    quantize_act(k, pool, &ly->wq, s->xn, n, s->act, s->pact);
+    matmul_quantized(k, pool, &ly->wq, s->act, s->pact, n, s->q, false);
+    if (!same) quantize_act(k, pool, &ly->wk, s->xn, n, s->act, s->pact);
+    matmul_quantized(k, pool, &ly->wk, s->act, s->pact, n, s->k, false);
+    if (!same) quantize_act(k, pool, &ly->wv, s->xn, n, s->act, s->pact);
+    matmul_quantized(k, pool, &ly->wv, s->act, s->pact, n, s->v, false);
     add_bias(s->q, ly->bq, n, c->dim);
     add_bias(s->k, ly->bk, n, kv_dim);
     add_bias(s->v, ly->bv, n, kv_dim);
@@ -496,7 +616,7 @@ static void attention_block(const er_llm_model *m, er_llm_state *s, er_threadpoo
     }
     attn_ctx a = {m, s, l, pos, n};
     er_parallel_for(pool, (int64_t)n * c->n_head, 1, attn_range, &a);
-    er_llm_matmul(k, pool, &ly->wo, s->att, n, s->x, true, s->act);
+    er_llm_matmul(k, pool, &ly->wo, s->att, n, s->x, true, s->act, s->pact);
 }
 
 static float silu(float x) { return x / (1.0f + expf(-x)); }
@@ -508,13 +628,13 @@ static void ffn_block(const er_llm_model *m, er_llm_state *s, er_threadpool *poo
     const er_qkernels *k = m->kern;
     for (int t = 0; t < n; t++)
         rmsnorm(s->xn + (size_t)t * c->dim, s->x + (size_t)t * c->dim, ly->ffn_norm, c->dim, c->rms_eps);
-    quantize_act(k, pool, &ly->w_gate, s->xn, n, s->act);
-    matmul_quantized(k, pool, &ly->w_gate, s->act, n, s->h1, false);
-    if (ly->w_up.type != ly->w_gate.type) quantize_act(k, pool, &ly->w_up, s->xn, n, s->act);
-    matmul_quantized(k, pool, &ly->w_up, s->act, n, s->h2, false);
+    quantize_act(k, pool, &ly->w_gate, s->xn, n, s->act, s->pact);
+    matmul_quantized(k, pool, &ly->w_gate, s->act, s->pact, n, s->h1, false);
+    if (act_format(&ly->w_up) != act_format(&ly->w_gate)) quantize_act(k, pool, &ly->w_up, s->xn, n, s->act, s->pact);
+    matmul_quantized(k, pool, &ly->w_up, s->act, s->pact, n, s->h2, false);
     size_t nf = (size_t)n * c->ffn;
     for (size_t i = 0; i < nf; i++) s->h1[i] = silu(s->h1[i]) * s->h2[i];
-    er_llm_matmul(k, pool, &ly->w_down, s->h1, n, s->x, true, s->act);
+    er_llm_matmul(k, pool, &ly->w_down, s->h1, n, s->x, true, s->act, s->pact);
 }
 
 static void embed(const er_llm_model *m, const int32_t *tokens, int n, float *x)
@@ -533,7 +653,7 @@ static void output_logits(const er_llm_model *m, er_llm_state *s, er_threadpool 
     for (int t = 0; t < cnt; t++)
         rmsnorm(s->xn + (size_t)t * c->dim, s->x + (size_t)(first + t) * c->dim, m->output_norm,
                 c->dim, c->rms_eps);
-    er_llm_matmul(m->kern, pool, &m->output, s->xn, cnt, logits, false, s->act);
+    er_llm_matmul(m->kern, pool, &m->output, s->xn, cnt, logits, false, s->act, s->pact);
 }
 
 er_status er_llm_forward(const er_llm_model *m, er_llm_state *s, er_threadpool *pool,

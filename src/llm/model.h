@@ -27,6 +27,8 @@ typedef struct er_llm_weight {
     int64_t cols, rows;
     const uint8_t *data;
     size_t row_bytes;
+    uint8_t *packed;        /* interleaved 8-row groups for the ISA's kernels, or NULL */
+    size_t group_bytes;
 } er_llm_weight;
 
 typedef struct er_llm_layer {
@@ -67,9 +69,11 @@ er_status er_llm_forward(const er_llm_model *m, er_llm_state *s, er_threadpool *
                          char *err, size_t err_size);
 
 /* y[t * w->rows + r] (+)= dot(row r of w, x[t]) for t < n_tok, using the model's kernels.
- * act is scratch of at least n_tok * er_llm_act_row_bytes(w) bytes. */
+ * act is scratch of at least n_tok * er_llm_act_row_bytes(w) bytes, pact of n_tok entries. */
 size_t er_llm_act_row_bytes(const er_llm_weight *w);
 void er_llm_matmul(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
-                   const float *x, int n_tok, float *y, bool accumulate, void *act);
+                   const float *x, int n_tok, float *y, bool accumulate, void *act, er_packed_act *pact);
+/* Repacks w for the kernels' interleaved layout when they have one (false: out of memory). */
+bool er_llm_weight_pack(const er_qkernels *k, er_llm_weight *w);
 
 #endif

@@ -89,6 +89,19 @@ const char *er_qtype_name(uint32_t type);
 /* Bytes of a row of n elements; 0 when n is not a multiple of the block or type unknown. */
 size_t er_qtype_row_size(uint32_t type, int64_t n);
 
+/* Activations of one token prepared for the interleaved (packed) weight kernels: the Q8_0
+ * quantization of the row as int8 (q) and offset to uint8 (uq = q + 128), with each 32-block's
+ * scale and sum of q. */
+typedef struct er_packed_act {
+    const int8_t *q;
+    const uint8_t *uq;
+    const float *d;
+    const int32_t *sum;
+} er_packed_act;
+
+/* Rows are packed in groups of this many. */
+#define ER_PACK_ROWS 8
+
 /* The kernel set for one ISA level. */
 typedef struct er_qkernels {
     er_vec_dot_fn vec_dot[ER_Q_COUNT];
@@ -96,7 +109,18 @@ typedef struct er_qkernels {
      * the activation loads. NULL: use vec_dot per row. */
     void (*vec_dot_x4[ER_Q_COUNT])(int64_t n, const void *w, size_t stride, const void *a,
                                    float *out);
+    /* Four rows against n_tok activation rows (act_stride bytes apart), register-tiled over
+     * tokens: y[t * y_stride + r] (+)= row r . act[t] for r < 4. NULL: use the dots. */
+    void (*gemm_x4[ER_Q_COUNT])(int64_t n, const void *w, size_t stride, const void *act, size_t act_stride,
+                                int n_tok, float *y, int64_t y_stride, int accumulate);
     er_from_float_fn quantize_act[ER_Q_COUNT];   /* indexed by the activation type */
+    /* Interleaved layouts of 8-row groups (NULL: this ISA uses the file layout): bytes of one
+     * group, the repacking of 8 rows, and the product of a group with n_tok activations,
+     * y[t * y_stride + r] (+)= row r . act[t] for r < 8. */
+    size_t (*packed_group_bytes[ER_Q_COUNT])(int64_t cols);
+    void (*repack[ER_Q_COUNT])(const void *rows, size_t row_bytes, int64_t cols, void *group);
+    void (*gemm_packed[ER_Q_COUNT])(int64_t cols, const void *group, const er_packed_act *act, int n_tok,
+                                    float *y, int64_t y_stride, int accumulate);
     const char *isa;
 } er_qkernels;
 

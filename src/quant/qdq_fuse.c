@@ -267,7 +267,8 @@ static bool same_const(const er_const *a, const er_const *b)
 }
 
 /* DequantizeLinear(x_q) → MaxPool → QuantizeLinear with the same scale and zero point is
- * MaxPool on x_q: max commutes with the monotonic (de)quantization. */
+ * MaxPool on x_q: max commutes with the monotonic (de)quantization. The edgerun-domain
+ * MaxPool runs 8-bit planes without widening them to float. */
 static bool fuse_maxpool(er_graph *g, int pi)
 {
     er_node *p = &g->nodes[pi];
@@ -282,6 +283,7 @@ static bool fuse_maxpool(er_graph *g, int pi)
         return false;
     p->in[0] = d->in[0];
     p->out[0] = qn->out[0];
+    p->domain = "edgerun";
     qn->op_type = NULL;
     return true;
 }

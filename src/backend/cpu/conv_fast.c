@@ -12,15 +12,7 @@
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
 
-typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE, CONV_DIRECT } conv_kind;
-
-/* The direct kernel's frame: outputs in rows of ow columns, input rows pw floats apart, tap k
- * at off[k]. 1×1 unpadded convs are one flat row of H·W pixels read from X itself. */
-typedef struct direct_plan {
-    int oh, ow, ph, pw;
-    bool flat;
-    int32_t *off;
-} direct_plan;
+typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE, CONV_WINOGRAD } conv_kind;
 
 typedef struct conv_state {
     conv_kind kind;
@@ -31,7 +23,7 @@ typedef struct conv_state {
     size_t a_floats;                    /* packed floats per group */
     float *packed;                      /* group × a_floats; NULL for depthwise */
     const float *weights;               /* depthwise: the constant W */
-    direct_plan direct;
+    er_wino wino;                       /* Winograd: transformed, packed weights */
 } conv_state;
 
 /* Reads a 1-D or 2-D window into the plane geometry; false for 3-D convs. */
@@ -67,7 +59,8 @@ static size_t conv_ws_bytes(er_kctx *ctx, er_tensor **in, const er_tensor *y)
     if (er_nn_window_forward(ctx, in[0]->dims + 2, in[1]->dims + 2, in[0]->ndim - 2, false, &win) == ER_OK &&
         plane_geom(&win, &g)) {
         dw = padded_plane_floats(&g) * (size_t)threads;
-        if (g.sh == 1 && g.sw == 1) dw = ER_MAX(dw, padded_plane_floats(&g) * (size_t)in[0]->dims[1]);
+        int group = (int)er_attr_int(ctx->node, "group", 1), c = (int)in[0]->dims[1], m = (int)y->dims[1];
+        if (er_wino_applicable(&g, group, c, m)) dw = ER_MAX(dw, er_wino_ws_bytes(&g, c, m, threads) / sizeof(float));
     }
     return sizeof(float) * ER_MAX(gemm, dw);
 }
@@ -91,42 +84,8 @@ void er_conv_fast_release(void *state)
     conv_state *s = state;
     if (!s) return;
     er_aligned_free(s->packed);
-    free(s->direct.off);
+    er_wino_free(&s->wino);
     free(s);
-}
-
-/* Output columns per direct tile, and the waste of partial tiles it tolerates (rows of 56
- * or 28 pixels qualify, rows of 14 or 7 stay on the packed GEMM). */
-#define DIRECT_NR 32
-
-/* Picks the direct kernel for stride-1 convs whose rows fill its tiles; -1 on OOM. */
-static int direct_prepare(conv_state *s)
-{
-    const er_dw_geom *g = &s->geom;
-    if (g->sh != 1 || g->sw != 1) return 0;
-    direct_plan *d = &s->direct;
-    d->flat = g->kh == 1 && g->kw == 1 && g->ph == 0 && g->pw == 0 && g->oh == g->ih && g->ow == g->iw;
-    if (d->flat) {
-        d->oh = 1;
-        d->ow = d->pw = g->oh * g->ow;
-        d->ph = 1;
-    } else {
-        int tiles = (g->ow + DIRECT_NR - 1) / DIRECT_NR;
-        if (tiles * DIRECT_NR * 4 > g->ow * 5) return 0;
-        d->oh = g->oh;
-        d->ow = g->ow;
-        d->ph = ER_MAX(g->ih + g->ph, (g->oh - 1) + (g->kh - 1) * g->dh + 1);
-        d->pw = ER_MAX(g->iw + g->pw, (g->ow - 1) + (g->kw - 1) * g->dw + 1);
-    }
-    d->off = malloc(sizeof(int32_t) * (size_t)s->kdim);
-    if (!d->off) return -1;
-    int kvol = g->kh * g->kw;
-    for (int k = 0; k < s->kdim; k++) {
-        int c = k / kvol, r = k % kvol;
-        d->off[k] = d->flat ? c * d->pw : (c * d->ph + (r / g->kw) * g->dh) * d->pw + (r % g->kw) * g->dw;
-    }
-    s->kind = CONV_DIRECT;
-    return 0;
 }
 
 er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
@@ -162,9 +121,14 @@ er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
                       g->oh == g->ih && g->ow == g->iw
                   ? CONV_1X1
                   : CONV_GEMM;
-    if (s->group == 1 && s->k->isa == ER_ISA_AVX512 && direct_prepare(s) < 0) {
-        free(s);
-        return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
+    if (er_wino_applicable(g, s->group, s->cg_in, s->cg_out)) {
+        if (er_wino_prepare(&s->wino, w->data, s->cg_in, s->cg_out) != ER_OK) {
+            free(s);
+            return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory transforming the weights");
+        }
+        s->kind = CONV_WINOGRAD;
+        *state = s;
+        return ER_OK;
     }
     s->a_floats = er_sgemm_packed_a_floats(s->k, s->cg_out, s->kdim);
     s->packed = er_aligned_alloc(sizeof(float) * s->a_floats * (size_t)s->group);
@@ -248,76 +212,6 @@ static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
-typedef struct direct_job {
-    const conv_state *s;
-    const float *x;             /* padded input (or X itself when flat) */
-    const float *src;           /* X, for the padding step */
-    float *y;
-    const er_gemm_epilogue *ep;
-    int strips, mp_block;
-} direct_job;
-
-static void direct_pad(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    (void)tid;
-    const direct_job *j = ctx;
-    const er_dw_geom *g = &j->s->geom;
-    const direct_plan *d = &j->s->direct;
-    for (int64_t c = begin; c < end; c++) {
-        float *dst = (float *)j->x + (size_t)c * d->ph * d->pw;
-        const float *src = j->src + (size_t)c * g->ih * g->iw;
-        memset(dst, 0, sizeof(float) * (size_t)d->ph * d->pw);
-        for (int r = 0; r < g->ih; r++)
-            memcpy(dst + (size_t)(r + g->ph) * d->pw + g->pw, src + (size_t)r * g->iw, sizeof(float) * (size_t)g->iw);
-    }
-}
-
-/* Tiles (output row, 32-column strip) [begin, end); weights in blocks of mp_block panels so a
- * block stays in L2 across the tiles. */
-static void direct_tiles(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    (void)tid;
-    const direct_job *j = ctx;
-    const conv_state *s = j->s;
-    const direct_plan *d = &s->direct;
-    int M = s->cg_out, K = s->kdim, MR = s->k->mr, m_panels = (M + MR - 1) / MR;
-    size_t plane = (size_t)d->oh * d->ow;
-    er_gemm_epilogue_fn epilogue = er_gemm_epilogue_for(s->k->isa);
-    for (int mb0 = 0; mb0 < m_panels; mb0 += j->mp_block) {
-        int mb1 = ER_MIN(m_panels, mb0 + j->mp_block);
-        for (int64_t u = begin; u < end; u++) {
-            int oh = (int)(u / j->strips), ow0 = (int)(u % j->strips) * DIRECT_NR;
-            int nr = ER_MIN(DIRECT_NR, d->ow - ow0);
-            const float *xb = j->x + (size_t)oh * d->pw + ow0;
-            float *yb = j->y + (size_t)oh * d->ow + ow0;
-            for (int mp = mb0; mp < mb1; mp++) {
-                int m0 = mp * MR, mr = ER_MIN(MR, M - m0);
-                for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
-                    int kc = ER_MIN(ER_GEMM_KC, K - k0);
-                    const float *a = s->packed + (size_t)m_panels * MR * k0 + (size_t)mp * MR * kc;
-                    er_conv_direct_ukernel_avx512(kc, a, xb, d->off + k0, yb + (size_t)m0 * plane, plane, mr, nr,
-                                                  k0 > 0);
-                }
-            }
-            if (j->ep) {
-                er_gemm_epilogue ep = *j->ep;
-                if (ep.residual) ep.residual += (size_t)oh * d->ow + ow0;
-                epilogue(&ep, yb, (int)plane, mb0 * MR, ER_MIN(M, mb1 * MR), 0, nr);
-            }
-        }
-    }
-}
-
-static void direct_run(er_kctx *ctx, const conv_state *s, const float *x, float *y, const er_gemm_epilogue *ep)
-{
-    const direct_plan *d = &s->direct;
-    direct_job j = { s, d->flat ? x : ctx->workspace, x, y, ep, (d->ow + DIRECT_NR - 1) / DIRECT_NR, 1 };
-    /* a weight block of about 384 KiB stays in L2 while the tiles stream past */
-    j.mp_block = ER_MAX(1, (int)(393216 / ((size_t)s->k->mr * s->kdim * sizeof(float))));
-    if (!d->flat) er_parallel_for(ctx->pool, s->cg_in, 1, direct_pad, &j);
-    er_parallel_for(ctx->pool, (int64_t)d->oh * j.strips, 1, direct_tiles, &j);
-}
-
 static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, bool fused)
 {
     const conv_state *s = ctx->state;
@@ -351,8 +245,8 @@ static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
                                                                   &src };
             er_gemm_epilogue ep = { bias ? bias + (size_t)gi * s->cg_out : NULL, NULL,
                                     res ? res + yoff : NULL, (int)n, act, alpha, beta };
-            if (s->kind == CONV_DIRECT) {
-                direct_run(ctx, s, xg, y + yoff, &ep);
+            if (s->kind == CONV_WINOGRAD) {
+                er_wino_run(ctx->pool, &s->wino, g, xg, y + yoff, &ep, ctx->workspace);
                 continue;
             }
             er_sgemm(ctx->pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,

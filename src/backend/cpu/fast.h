@@ -35,11 +35,6 @@ er_status er_conv_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
 void er_pack_im2col_avx512(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
 void er_pack_im2col_ref(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
 
-/* Direct stride-1 conv tile (conv_direct_avx512.c): 12 output channels × nr ≤ 32 pixels, B row k
- * read at x + off[k]. */
-void er_conv_direct_ukernel_avx512(int kc, const float *a, const float *x, const int32_t *off, float *c,
-                                   size_t ldc, int mr, int nr, bool accumulate);
-
 /* Depthwise 2-D convolution of one channel plane (depthwise*.c): y = x * k + bias. */
 typedef struct er_dw_geom {
     int ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw;
@@ -50,6 +45,23 @@ void er_dw_plane_ref(const er_dw_geom *g, const float *x, const float *k, float 
 void er_dw_plane_avx2(const er_dw_geom *g, const float *x, const float *k, float bias, float *y);
 void er_dw_plane_avx512(const er_dw_geom *g, const float *x, const float *k, float bias, float *y);
 er_dw_plane_fn er_dw_plane_select(void);
+
+/* Winograd F(2×2, 3×3) for 3×3 stride-1 convs (winograd.c). */
+typedef struct er_wino {
+    int c, m;
+    const er_sgemm_kernel *k;
+    size_t a_floats;          /* packed floats of one transformed-weight matrix U[xi] (M×C) */
+    float *packed;            /* 16 × a_floats */
+} er_wino;
+bool er_wino_applicable(const er_dw_geom *g, int group, int c, int m);
+size_t er_wino_ws_bytes(const er_dw_geom *g, int c, int m, int threads);
+er_status er_wino_prepare(er_wino *w, const float *weights, int c, int m);
+void er_wino_free(er_wino *w);
+void er_wino_run(er_threadpool *pool, const er_wino *w, const er_dw_geom *g, const float *x, float *y,
+                 const er_gemm_epilogue *ep, float *ws);
+void er_wino_input_row_avx512(const float *r0, const float *r1, const float *r2, const float *r3, int n, float *v,
+                              size_t vstride);
+void er_wino_output_row_avx512(const float *m, size_t mstride, int n, float *y0, float *y1);
 
 /* MatMul and Gemm (matmul_fast.c). */
 er_status er_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
@@ -73,6 +85,12 @@ er_status er_softmax_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
 er_status er_softmax_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_pow_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_pow_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+
+/* ConvTranspose with kernel == stride (convt_fast.c). */
+er_status er_convt_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_convt_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state);
+er_status er_convt_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+void er_convt_fast_release(void *state);
 
 /* Nearest-neighbour Resize by integer factors (resize_fast.c). */
 er_status er_resize_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);

@@ -14,5 +14,6 @@ const er_op er_ops_fast[] = {
     { "Softmax", NULL, er_softmax_fast_infer, er_softmax_fast_run, 0, NULL, NULL },
     { "Pow", NULL, er_pow_fast_infer, er_pow_fast_run, 0, NULL, NULL },
     { "Resize", NULL, er_nn_resize_infer, er_resize_fast_run, 0, NULL, NULL },
+    { "ConvTranspose", NULL, er_convt_fast_infer, er_convt_fast_run, 0, er_convt_fast_prepare, er_convt_fast_release },
     { NULL, NULL, NULL, NULL, 0, NULL, NULL },
 };

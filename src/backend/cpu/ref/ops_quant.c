@@ -7,6 +7,9 @@
 
 #include "backend/cpu/qgemm_conv.h"
 #include "backend/cpu/qgemm_matmul.h"
+#include "backend/cpu/qmaxpool.h"
+#include "backend/cpu/qquant.h"
+#include "core/cpu.h"
 #include "backend/cpu/ref/nn.h"
 
 /* ---- element access and rounding ---- */
@@ -181,7 +184,7 @@ static er_status quantize_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     const er_tensor *x = in[0];
     int64_t n = er_tensor_numel(x);
     if (g.q.n == 1 && x->dtype == ER_F32 && is_q8(out[0]->dtype)) {
-        quantize_f32_q8(x->data, n, g.q.scale[0], qp_zp(&g.q, 0), out[0]->dtype == ER_I8, out[0]->data);
+        (er_cpu_isa() == ER_ISA_AVX512 ? er_quantize_f32_q8_avx512 : quantize_f32_q8)(x->data, n, g.q.scale[0], qp_zp(&g.q, 0), out[0]->dtype == ER_I8, out[0]->data);
         return ER_OK;
     }
     for (int64_t i = 0; i < n; i++) {
@@ -842,6 +845,7 @@ const er_op er_ops_quant[] = {
     { .name = "QLinearAdd", .domain = "com.microsoft", .infer = qladd_infer, .run = qladd_run },
     { .name = "QGemm", .domain = "com.microsoft", .infer = qgemm_infer, .run = qgemm_run, .prepare = er_qmm_prepare,
       .release = er_qmm_release },
+    { .name = "MaxPool", .domain = "edgerun", .infer = er_nn_maxpool_infer, .run = er_qmaxpool_run },
     { .name = "QGemm", .domain = "edgerun", .infer = qgemm_infer, .run = qgemm_run, .prepare = er_qmm_prepare,
       .release = er_qmm_release },
     { .name = NULL },
