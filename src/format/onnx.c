@@ -396,9 +396,17 @@ static const void *place_bytes(er_pool *pool, const uint8_t *bytes, size_t nbyte
 {
     if (nbytes && (uintptr_t)bytes % esize == 0) return bytes;
     void *d = er_pool_alloc(pool, nbytes ? nbytes : 1);
-    if (d && nbytes) {
+    if (!d || !nbytes) return d;
+    if (!file_backed) {
         memcpy(d, bytes, nbytes);
-        if (file_backed) drop_file_pages(bytes, nbytes);
+        return d;
+    }
+    /* Chunk by chunk, so even one huge tensor never has both copies resident at once. */
+    const size_t chunk = (size_t)4 << 20;
+    for (size_t off = 0; off < nbytes; off += chunk) {
+        size_t n = nbytes - off < chunk ? nbytes - off : chunk;
+        memcpy((uint8_t *)d + off, bytes + off, n);
+        drop_file_pages(bytes + off, n);
     }
     return d;
 }
