@@ -141,6 +141,7 @@ static const conv_case conv_cases[] = {
     { 1, 32, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 32, true, false },  /* depthwise 3×3 s1 */
     { 2, 17, 16, 13, 17, 3, 3, 2, 2, 1, 1, 1, 17, true, false },  /* depthwise 3×3 s2 */
     { 1, 8, 20, 20, 8, 5, 5, 1, 1, 2, 2, 1, 8, false, false },    /* depthwise 5×5 */
+    { 1, 64, 40, 40, 64, 3, 3, 1, 1, 1, 1, 1, 64, true, false },  /* depthwise, large enough to thread */
     { 1, 9, 11, 21, 9, 3, 3, 2, 2, 0, 0, 1, 9, true, false },     /* depthwise unpadded s2, odd width */
     { 1, 3, 5, 70, 3, 3, 3, 1, 2, 1, 1, 1, 3, true, false },      /* depthwise wide rows, stride (1,2) */
     { 1, 5, 3, 40, 5, 5, 5, 2, 1, 2, 2, 1, 5, true, false },      /* depthwise 5×5 on 3 rows */
@@ -214,7 +215,7 @@ static void check_conv(const conv_case *cc, er_threadpool *pool, er_act act, boo
     }
     want = run_op(ref, &node, NULL, in, node.n_in, err);
     er_tensor *got = run_op(find_fast(node.domain, node.op_type), &node, pool, in, node.n_in, err);
-    char what[200];
+    char what[512];
     snprintf(what, sizeof what, "%s %s c=%d m=%d %dx%d k=%dx%d s=%d,%d g=%d act=%d res=%d thr=%d %s",
              node.op_type, er_isa_name(er_cpu_isa()), cc->c, cc->m, cc->h, cc->w, cc->kh, cc->kw,
              cc->sh, cc->sw, cc->group, (int)act, residual, er_threadpool_size(pool), err);
@@ -263,7 +264,7 @@ static void check_maxpool(const pool_case *pc, er_threadpool *pool)
     char err[256] = "";
     er_tensor *want = run_op(er_op_find_ref("", "MaxPool"), &node, NULL, in, 1, err);
     er_tensor *got = run_op(find_fast("", "MaxPool"), &node, pool, in, 1, err);
-    char what[160];
+    char what[512];
     snprintf(what, sizeof what, "MaxPool %s c=%d %dx%d k=%dx%d s=%d ceil=%d %s", er_isa_name(er_cpu_isa()), pc->c,
              pc->h, pc->w, pc->kh, pc->kw, pc->sh, pc->ceil, err);
     compare(what, got, want, 0.0);
@@ -295,7 +296,7 @@ static void check_matmul(const mm_case *mc, er_threadpool *pool)
     char err[256] = "";
     er_tensor *want = run_op(er_op_find_ref("", "MatMul"), &node, NULL, in, 2, err);
     er_tensor *got = run_op_masked(find_fast("", "MatMul"), &node, pool, in, 2, mc->b_const ? 3u : 1u, err);
-    char what[160];
+    char what[512];
     snprintf(what, sizeof what, "MatMul %s K=%lld const=%d %s", er_isa_name(er_cpu_isa()),
              (long long)mc->b[mc->nb - 2], mc->b_const, err);
     compare(what, got, want, 1e-5 * (double)mc->b[mc->nb - 2] + 1e-5);
@@ -333,7 +334,7 @@ static void check_gemm(const gemm_case *gc, er_threadpool *pool)
     char err[256] = "";
     er_tensor *want = run_op(er_op_find_ref("", "Gemm"), &node, NULL, in, node.n_in, err);
     er_tensor *got = run_op_masked(find_fast("", "Gemm"), &node, pool, in, node.n_in, 6u, err);
-    char what[160];
+    char what[512];
     snprintf(what, sizeof what, "Gemm %s m=%d k=%d n=%d ta=%d tb=%d c=%d %s", er_isa_name(er_cpu_isa()), gc->m,
              gc->k, gc->n, gc->ta, gc->tb, gc->c_kind, err);
     compare(what, got, want, 1e-5 * gc->k + 1e-5);
@@ -344,10 +345,10 @@ static void check_gemm(const gemm_case *gc, er_threadpool *pool)
 static void check_eltwise(er_threadpool *pool)
 {
     unsigned seed = 99;
-    int64_t xd[3] = { 3, 37, 129 }, sd[1] = { 1 };
+    int64_t xd[3] = { 3, 97, 129 }, sd[1] = { 1 };   /* above the size that goes multi-threaded */
     er_tensor *x = tensor_new(xd, 3, &seed), *e = tensor_new(sd, 1, NULL);
     for (int64_t i = 0; i < er_tensor_numel(x); i++) ((float *)x->data)[i] *= 4.0f;
-    char err[256] = "", what[160];
+    char err[256] = "", what[512];
     er_tensor *in[2] = { x, e };
     er_node erf = { .name = "e", .op_type = "Erf", .domain = "", .n_in = 1, .n_out = 1 };
     er_tensor *want = run_op(er_op_find_ref("", "Erf"), &erf, NULL, in, 1, err);
@@ -401,7 +402,7 @@ static void check_resize(er_threadpool *pool)
         attr_str(&t, "nearest_mode", cases[i].nearest);
         er_node node = { .name = "r", .op_type = "Resize", .domain = "", .n_in = 3, .n_out = 1, .n_attrs = t.n, .attrs = t.a };
         er_tensor *in[3] = { x, roi, sc };
-        char err[256] = "", what[160];
+        char err[256] = "", what[512];
         er_tensor *want = run_op(er_op_find_ref("", "Resize"), &node, NULL, in, 3, err);
         er_tensor *got = run_op(find_fast("", "Resize"), &node, pool, in, 3, err);
         snprintf(what, sizeof what, "Resize %s x%gx%g %s %s %s", er_isa_name(er_cpu_isa()), cases[i].sh, cases[i].sw,
@@ -436,13 +437,113 @@ static void check_convt(er_threadpool *pool)
         er_node node = { .name = "ct", .op_type = "ConvTranspose", .domain = "", .n_in = b ? 3 : 2, .n_out = 1,
                          .n_attrs = t.n, .attrs = t.a };
         er_tensor *in[3] = { x, w, b };
-        char err[256] = "", what[160];
+        char err[256] = "", what[512];
         er_tensor *want = run_op(er_op_find_ref("", "ConvTranspose"), &node, NULL, in, node.n_in, err);
         er_tensor *got = run_op(find_fast("", "ConvTranspose"), &node, pool, in, node.n_in, err);
         snprintf(what, sizeof what, "ConvTranspose %s k=%dx%d s=%d,%d pad=%d %s", er_isa_name(er_cpu_isa()), cases[i].kh,
                  cases[i].kw, cases[i].sh, cases[i].sw, cases[i].pad, err);
         compare(what, got, want, 1e-5 * cases[i].c + 1e-5);
         tensor_free(x); tensor_free(w); tensor_free(b); tensor_free(want); tensor_free(got);
+    }
+}
+
+/* Add/Sub/Mul/Div on equal shapes, scalars and per-channel operands in both orders, and a
+ * general broadcast (reference path); GlobalAveragePool; Sigmoid. */
+static void check_binary(er_threadpool *pool)
+{
+    static const char *ops[] = { "Add", "Sub", "Mul", "Div" };
+    static const int64_t shapes[][5] = {
+        /* ndim, dims... of the second operand; the first is 2×6×45×70 (large enough to thread) */
+        { 4, 2, 6, 45, 70 }, { 1, 1 }, { 3, 6, 1, 1 }, { 4, 1, 6, 1, 1 }, { 2, 45, 1 }, { 4, 1, 1, 1, 70 },
+    };
+    unsigned seed = 31;
+    int64_t ad[4] = { 2, 6, 45, 70 };
+    er_tensor *a = tensor_new(ad, 4, &seed);
+    for (size_t s = 0; s < ER_ARRAY_LEN(shapes); s++) {
+        er_tensor *b = tensor_new(shapes[s] + 1, (int)shapes[s][0], &seed);
+        for (int64_t i = 0; i < er_tensor_numel(b); i++) ((float *)b->data)[i] += 2.5f;   /* no division by ~0 */
+        for (size_t o = 0; o < ER_ARRAY_LEN(ops); o++)
+            for (int order = 0; order < 2; order++) {
+                er_node node = { .name = "b", .op_type = ops[o], .domain = "", .n_in = 2, .n_out = 1 };
+                er_tensor *in[2] = { order ? b : a, order ? a : b };
+                char err[256] = "", what[512];
+                er_tensor *want = run_op(er_op_find_ref("", ops[o]), &node, NULL, in, 2, err);
+                er_tensor *got = run_op(find_fast("", ops[o]), &node, pool, in, 2, err);
+                snprintf(what, sizeof what, "%s %s operand shape %zu order %d %s", ops[o], er_isa_name(er_cpu_isa()), s,
+                         order, err);
+                compare(what, got, want, 1e-6);
+                tensor_free(want); tensor_free(got);
+            }
+        tensor_free(b);
+    }
+    static const char *unary[] = { "GlobalAveragePool", "Sigmoid" };
+    for (size_t u = 0; u < ER_ARRAY_LEN(unary); u++) {
+        for (int64_t i = 0; i < er_tensor_numel(a); i++) ((float *)a->data)[i] *= 3.0f;
+        er_node node = { .name = "u", .op_type = unary[u], .domain = "", .n_in = 1, .n_out = 1 };
+        er_tensor *in[1] = { a };
+        char err[256] = "", what[512];
+        er_tensor *want = run_op(er_op_find_ref("", unary[u]), &node, NULL, in, 1, err);
+        er_tensor *got = run_op(find_fast("", unary[u]), &node, pool, in, 1, err);
+        snprintf(what, sizeof what, "%s %s %s", unary[u], er_isa_name(er_cpu_isa()), err);
+        compare(what, got, want, 1e-5);
+        tensor_free(want); tensor_free(got);
+    }
+    tensor_free(a);
+}
+
+/* FusedConv whose residual broadcasts: smaller than the conv output ([1,M,1,1]), and larger
+ * (the output grows to the residual's shape), for a GEMM conv and a depthwise one. */
+static void check_fused_broadcast(er_threadpool *pool)
+{
+    static const struct {
+        int c, m, h, w, group;
+        int64_t z[4];
+    } cases[] = {
+        { 6, 8, 9, 11, 1, { 1, 8, 1, 1 } },
+        { 6, 8, 1, 11, 1, { 1, 8, 5, 11 } },
+        { 8, 8, 1, 13, 8, { 2, 8, 3, 13 } },
+    };
+    for (size_t i = 0; i < ER_ARRAY_LEN(cases); i++) {
+        unsigned seed = (unsigned)(71 + i);
+        int64_t xd[4] = { 1, cases[i].c, cases[i].h, cases[i].w }, wd[4] = { cases[i].m, cases[i].c / cases[i].group, 1, 3 };
+        int64_t bd[1] = { cases[i].m }, pads[4] = { 0, 1, 0, 1 };
+        er_tensor *x = tensor_new(xd, 4, &seed), *w = tensor_new(wd, 4, &seed), *b = tensor_new(bd, 1, &seed);
+        er_tensor *z = tensor_new(cases[i].z, 4, &seed);
+        attrs t = { .n = 0 };
+        attr_ints(&t, "pads", pads, 4);
+        attr_int(&t, "group", cases[i].group);
+        attr_str(&t, "activation", "Relu");
+        er_node node = { .name = "fb", .op_type = "FusedConv", .domain = ER_FUSED_DOMAIN, .n_in = 4, .n_out = 1,
+                         .n_attrs = t.n, .attrs = t.a };
+        er_tensor *in[4] = { x, w, b, z };
+        char err[256] = "", what[512];
+        er_tensor *want = run_op(er_op_find_ref(ER_FUSED_DOMAIN, "FusedConv"), &node, NULL, in, 4, err);
+        er_tensor *got = run_op(find_fast(ER_FUSED_DOMAIN, "FusedConv"), &node, pool, in, 4, err);
+        snprintf(what, sizeof what, "FusedConv broadcast residual %s case %zu %s", er_isa_name(er_cpu_isa()), i, err);
+        compare(what, got, want, 1e-5);
+        /* the reference itself against conv + numpy-broadcast add + relu, done here */
+        er_node conv = { .name = "c", .op_type = "Conv", .domain = "", .n_in = 3, .n_out = 1, .n_attrs = 2, .attrs = t.a };
+        er_tensor *c = run_op(er_op_find_ref("", "Conv"), &conv, NULL, in, 3, err);
+        checks++;
+        bool ok = want && c;
+        for (int64_t k = 0; ok && k < er_tensor_numel(want); k++) {
+            int64_t rem = k, oc = 0, oz = 0, sc = 1, sz = 1;
+            for (int d = 3; d >= 0; d--) {
+                int64_t idx = rem % want->dims[d];
+                rem /= want->dims[d];
+                oc += (c->dims[d] == 1 ? 0 : idx) * sc;
+                oz += (z->dims[d] == 1 ? 0 : idx) * sz;
+                sc *= c->dims[d];
+                sz *= z->dims[d];
+            }
+            float v = ((float *)c->data)[oc] + ((float *)z->data)[oz];
+            ok = fabsf((v > 0 ? v : 0) - ((float *)want->data)[k]) <= 1e-5f;
+        }
+        if (!ok) {
+            failures++;
+            printf("FAIL reference FusedConv broadcast case %zu %s\n", i, err);
+        }
+        tensor_free(x); tensor_free(w); tensor_free(b); tensor_free(z); tensor_free(want); tensor_free(got); tensor_free(c);
     }
 }
 
@@ -461,6 +562,8 @@ int main(void)
             check_eltwise(pool);
             check_resize(pool);
             check_convt(pool);
+            check_binary(pool);
+            check_fused_broadcast(pool);
             er_threadpool_free(pool);
         }
     }

@@ -52,7 +52,7 @@ static er_node *node(er_graph *g, const char *op, int n_in, const int *in, int o
 static void node_ints(er_graph *g, er_node *n, const char *name, const int64_t *v, int count)
 {
     er_attr *a = er_pool_alloc(&g->pool, sizeof(er_attr) * (size_t)(n->n_attrs + 1));
-    memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
+    if (n->n_attrs) memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
     int64_t *copy = er_pool_alloc(&g->pool, sizeof(int64_t) * (size_t)count);
     memcpy(copy, v, sizeof(int64_t) * (size_t)count);
     a[n->n_attrs++] = (er_attr){ .name = name, .type = ER_ATTR_INTS, .n = count, .ints = copy };
@@ -62,7 +62,7 @@ static void node_ints(er_graph *g, er_node *n, const char *name, const int64_t *
 static void node_int(er_graph *g, er_node *n, const char *name, int64_t v)
 {
     er_attr *a = er_pool_alloc(&g->pool, sizeof(er_attr) * (size_t)(n->n_attrs + 1));
-    memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
+    if (n->n_attrs) memcpy(a, n->attrs, sizeof(er_attr) * (size_t)n->n_attrs);
     a[n->n_attrs++] = (er_attr){ .name = name, .type = ER_ATTR_INT, .i = v };
     n->attrs = a;
 }
@@ -254,12 +254,87 @@ static void test_no_fusion(void)
     int y = conv(g, "c", x, 3, 4, 3, 1, &seed), r = value(g, "r");
     node(g, "Relu", 1, &y, r);
     int z = conv(g, "z", r, 4, 4, 3, 1, &seed);
-    int64_t bd[4] = { 1, 4, 1, 1 };
+    int64_t bd[4] = { 1, 1, 1, 6 };   /* varies along width: neither a bias nor a residual */
     int add_in[2] = { z, init(g, "k", bd, 4, &seed, NULL) }, s = value(g, "s");
     node(g, "Add", 2, add_in, s);
     int outs[2] = { y, s };
     graph_outputs(g, 2, outs);
     check("no fusion", g, 4, false);
+    er_graph_free(g);
+}
+
+/* Conv → Mul(per-channel) → Add(per-channel) folds into the Conv; x·Clip(x+3,0,6)/6 becomes
+ * HardSwish and joins it too (paddle2onnx's form). */
+static void test_affine_hardswish(void)
+{
+    int x;
+    unsigned seed = 5;
+    er_graph *g = graph_begin(4, 7, 9, &x);
+    int y = conv(g, "c", x, 4, 6, 3, 1, &seed);
+    int64_t cd[3] = { 6, 1, 1 }, sd[1] = { 1 };
+    int mul_in[2] = { y, init(g, "scale", cd, 3, &seed, NULL) }, ym = value(g, "ym");
+    node(g, "Mul", 2, mul_in, ym);
+    int add_in[2] = { init(g, "shift", cd, 3, &seed, NULL), ym }, ya = value(g, "ya");
+    node(g, "Add", 2, add_in, ya);
+    float three = 3.0f, zero = 0.0f, six = 6.0f;
+    int p3_in[2] = { ya, init(g, "three", sd, 0, &seed, &three) }, p3 = value(g, "p3");
+    node(g, "Add", 2, p3_in, p3);
+    int clip_in[3] = { p3, init(g, "zero", sd, 0, &seed, &zero), init(g, "six", sd, 0, &seed, &six) }, cl = value(g, "cl");
+    node(g, "Clip", 3, clip_in, cl);
+    int m_in[2] = { ya, cl }, mm = value(g, "mm");
+    node(g, "Mul", 2, m_in, mm);
+    int d_in[2] = { mm, init(g, "six2", sd, 0, &seed, &six) }, out = value(g, "out");
+    node(g, "Div", 2, d_in, out);
+    graph_outputs(g, 1, &out);
+    check("affine fold + HardSwish pattern", g, 1, true);
+    er_graph_free(g);
+}
+
+/* Weights given by Constant nodes (paddle2onnx's style) become initializers, so BN folding
+ * and fusion still apply: Constant W, Constant B → Conv → Relu ends as one FusedConv. */
+static void test_constant_weights(void)
+{
+    int x;
+    unsigned seed = 6;
+    er_graph *g = graph_begin(3, 8, 8, &x);
+    int64_t wd[4] = { 5, 3, 3, 3 }, bd[1] = { 5 };
+    int tmp_w = init(g, "w_src", wd, 4, &seed, NULL), tmp_b = init(g, "b_src", bd, 1, &seed, NULL);
+    int wv = value(g, "w"), bv = value(g, "b");
+    int cw[2] = { wv, bv }, src[2] = { tmp_w, tmp_b };
+    for (int k = 0; k < 2; k++) {
+        er_node *c = node(g, "Constant", 0, NULL, cw[k]);
+        er_attr *a = er_pool_alloc(&g->pool, sizeof *a);
+        *a = (er_attr){ .name = "value", .type = ER_ATTR_TENSOR, .t = g->values[src[k]].init };
+        c->attrs = a;
+        c->n_attrs = 1;
+        g->values[src[k]].init = NULL;   /* only the Constant nodes hold the data now */
+    }
+    int in[3] = { x, wv, bv }, y = value(g, "y"), r = value(g, "r");
+    er_node *cv = node(g, "Conv", 3, in, y);
+    int64_t pads[4] = { 1, 1, 1, 1 };
+    node_ints(g, cv, "pads", pads, 4);
+    node(g, "Relu", 1, &y, r);
+    graph_outputs(g, 1, &r);
+    check("Constant-node weights", g, 1, true);
+    er_graph_free(g);
+}
+
+/* The Add operand fused as residual may broadcast (a per-channel value computed from a
+ * global pool): FusedConv adds it with broadcasting. */
+static void test_broadcast_residual(void)
+{
+    int x;
+    unsigned seed = 7;
+    er_graph *g = graph_begin(4, 6, 10, &x);
+    int y = conv(g, "c", x, 4, 8, 3, 1, &seed);
+    int gp = value(g, "gap");
+    node(g, "GlobalAveragePool", 1, &x, gp);
+    int s1 = conv(g, "s", gp, 4, 8, 1, 1, &seed);
+    int add_in[2] = { y, s1 }, sum = value(g, "sum"), out = value(g, "out");
+    node(g, "Add", 2, add_in, sum);
+    node(g, "Relu", 1, &sum, out);
+    graph_outputs(g, 1, &out);
+    check("broadcast residual", g, 3, true);
     er_graph_free(g);
 }
 
@@ -272,6 +347,9 @@ int main(void)
         test_residual_block();
         test_silu_clip_dw();
         test_no_fusion();
+        test_affine_hardswish();
+        test_constant_weights();
+        test_broadcast_residual();
     }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

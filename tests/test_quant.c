@@ -3,7 +3,9 @@
  *  - the portable GEMM equals a plain int32 triple loop with the same float requantization;
  *  - the packed QLinearConv (prepare + run) matches the reference QLinearConv op within 1 LSB;
  *  - the ONNX writer round-trips a graph through the reader;
- *  - er_quantize rejects an empty calibration set and a model with nothing to quantize. */
+ *  - er_quantize rejects an empty calibration set and a model with nothing to quantize;
+ *  - raising an opset-9 graph rewrites Clip's attributes into inputs and keeps the old
+ *    Softmax meaning through Flatten/Reshape, and refuses Upsample by name. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +243,73 @@ static void test_quantize_errors(void)
     er_graph_free(g);
 }
 
+/* X [2,3,4] → Clip(min -1, max 2) → Softmax(axis 1) → Y at opset 9, or Upsample instead. */
+static er_graph *old_graph(bool upsample)
+{
+    er_graph *g = er_graph_new();
+    int x = er_graph_add_value(g, "X"), c = er_graph_add_value(g, "C"), y = er_graph_add_value(g, "Y");
+    g->values[x].dtype = ER_F32;
+    g->values[x].ndim = 3;
+    g->values[c].ndim = 3;
+    static er_attr clip_attrs[2] = { { .name = "min", .type = ER_ATTR_FLOAT, .f = -1.0f },
+                                     { .name = "max", .type = ER_ATTR_FLOAT, .f = 2.0f } };
+    static er_attr sm_attr = { .name = "axis", .type = ER_ATTR_INT, .i = 1 };
+    er_node *n = er_graph_add_node(g, "Clip", 1, 1);
+    n->in[0] = x;
+    n->out[0] = c;
+    n->attrs = clip_attrs;
+    n->n_attrs = 2;
+    n = er_graph_add_node(g, upsample ? "Upsample" : "Softmax", 1, 1);
+    n->name = "last";
+    n->in[0] = c;
+    n->out[0] = y;
+    n->attrs = &sm_attr;
+    n->n_attrs = !upsample;
+    g->inputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->outputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->inputs[0] = x;
+    g->outputs[0] = y;
+    g->n_inputs = g->n_outputs = 1;
+    g->opsets = er_pool_alloc(&g->pool, sizeof(er_opset));
+    g->opsets[0] = (er_opset){ "", 9 };
+    g->n_opsets = 1;
+    return g;
+}
+
+static float scalar_input(const er_graph *g, const er_node *n, int k)
+{
+    const er_const *c = k < n->n_in && n->in[k] >= 0 ? g->values[n->in[k]].init : NULL;
+    return c && c->dtype == ER_F32 && c->ndim == 0 ? *(const float *)c->data : NAN;
+}
+
+static void test_raise_opset(void)
+{
+    char err[512] = "";
+    er_graph *g = old_graph(false), *r = NULL;
+    CHECK(er_quant_raise_opset(g, 13, &r, err, sizeof err) == ER_OK, "raise: %s", err);
+    if (r) {
+        static const char *const want[] = { "Clip", "Flatten", "Softmax", "Shape", "Reshape" };
+        CHECK(r->n_nodes == 5 && er_graph_opset(r, "") == 13, "%d nodes, opset %lld", r->n_nodes,
+              (long long)er_graph_opset(r, ""));
+        for (int i = 0; i < r->n_nodes && i < 5; i++)
+            CHECK(strcmp(r->nodes[i].op_type, want[i]) == 0, "node %d is %s, want %s", i, r->nodes[i].op_type, want[i]);
+        const er_node *clip = &r->nodes[0];
+        CHECK(clip->n_in == 3 && clip->n_attrs == 0 && scalar_input(r, clip, 1) == -1.0f &&
+                  scalar_input(r, clip, 2) == 2.0f,
+              "Clip bounds not moved into inputs");
+        CHECK(r->n_nodes == 5 && er_attr_int(&r->nodes[1], "axis", 0) == 1 && r->nodes[2].n_attrs == 0 &&
+                  r->nodes[4].out[0] == er_graph_find_value(r, "Y"),
+              "Softmax not wrapped as Flatten(axis 1) → Softmax(last axis) → Reshape to Y");
+    }
+    er_graph_free(r);
+    er_graph_free(g);
+    g = old_graph(true);
+    r = NULL;
+    CHECK(er_quant_raise_opset(g, 13, &r, err, sizeof err) == ER_ERR_UNSUPPORTED && !r && strstr(err, "'last' (Upsample)"),
+          "Upsample: got '%s'", err);
+    er_graph_free(g);
+}
+
 int main(void)
 {
     const int64_t shapes[][3] = { { 1, 1, 1 }, { 8, 4, 16 }, { 7, 13, 33 }, { 17, 64, 100 }, { 64, 576, 49 }, { 3, 5, 15 } };
@@ -251,6 +320,7 @@ int main(void)
     test_qconv_packed();
     test_writer_roundtrip();
     test_quantize_errors();
+    test_raise_opset();
     if (!have_vnni()) printf("note: no AVX-512 VNNI here; only the portable kernels were checked\n");
     printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures ? 1 : 0;

@@ -13,6 +13,20 @@
 
 #define MAX_FILES 100000
 
+/* A model edgerun cannot run (a malformed DequantizeLinear, say) is reported as such rather
+ * than by what the quantizer would make of it. */
+static int check_runnable(const er_model *model, const char *path)
+{
+    er_session *s = NULL;
+    er_msg msg = { { 0 } };
+    er_session_options so;
+    er_session_options_init(&so);
+    so.n_threads = 1;
+    if (er_session_create(model, &so, &s, &msg) != ER_OK) return cli_error("'%s': %s", path, msg.text);
+    er_session_free(s);
+    return CLI_OK;
+}
+
 static void help(void)
 {
     printf("Usage: edgerun quantize IN.onnx OUT.onnx [--mode dynamic|static] [--calib [NAME=]PATH ...]\n"
@@ -295,6 +309,10 @@ int cmd_quantize(int argc, char **argv)
     er_model *model = NULL;
     er_msg msg = { { 0 } };
     if (er_model_load_file(paths[0], &model, &msg) != ER_OK) return cli_error("%s", msg.text);
+    if ((rc = check_runnable(model, paths[0])) != CLI_OK) {
+        er_model_free(model);
+        return rc;
+    }
     calib_set cs = { 0 };
     if (o.mode == ER_QUANT_STATIC && (rc = load_calib(model, calib, n_calib, &cs)) != CLI_OK) {
         calib_set_free(&cs);
@@ -312,6 +330,9 @@ int cmd_quantize(int argc, char **argv)
         printf("%s: %s -> %s (%.2fx smaller), %d nodes quantized, %d left in float\n", paths[1],
                cli_bytes_str((double)a, sa, sizeof sa), cli_bytes_str((double)b, sb, sizeof sb),
                b > 0 ? (double)a / (double)b : 0.0, res.n_quantized, res.n_float);
+        if (res.opset_to != res.opset_from)
+            printf("note: raised the model from ONNX opset %lld to %lld, which the quantized ops need\n",
+                   (long long)res.opset_from, (long long)res.opset_to);
         if (report) rc = write_report(report, &res, &o, a, b);
     }
     if (st == ER_OK) er_quant_result_free(&res);

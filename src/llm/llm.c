@@ -154,8 +154,8 @@ static char *apply_chat(const er_llm *l, const char *prompt)
     static const char *fmt[] = {
         [CHAT_CHATML] = "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n",
         [CHAT_LLAMA2] = "[INST] %s [/INST]",
-        [CHAT_LLAMA3] = "<|start_header_id|>user<|end_header_id|>\n\n%s<|eot_id|>"
-                        "<|start_header_id|>assistant<|end_header_id|>\n\n",
+        [CHAT_LLAMA3] = ("<|start_header_id|>user<|end_header_id|>\n\n%s<|eot_id|>"
+                         "<|start_header_id|>assistant<|end_header_id|>\n\n"),
     };
     const char *f = fmt[chat_style_of(l)];
     size_t n = strlen(f) + strlen(prompt) + 1;

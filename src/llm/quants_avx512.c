@@ -10,6 +10,14 @@
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
+static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 /* Scales of two consecutive blocks, each spread over the 8 lanes of its block's sums. */
 static inline __m512 scale2(float s0, float s1)
 {
@@ -179,7 +187,7 @@ static float dot_q8_0(int64_t n, const void *w, const void *a)
     for (; b < nb; b++) {
         __m256i p = dot_q8_x1(_mm256_loadu_si256((const __m256i *)x[b].qs), _mm256_loadu_si256((const __m256i *)y[b].qs));
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)));
-        sum += _mm512_reduce_add_ps(_mm512_castps256_ps512(f)) ;
+        sum += hsum256(f);
     }
     return sum;
 }
@@ -232,7 +240,7 @@ static float dot_q4_0(int64_t n, const void *w, const void *a)
         __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), unpack_q4(x[b].qs), av);
         p = _mm256_sub_epi32(p, _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), av));
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)));
-        sum += _mm512_reduce_add_ps(_mm512_castps256_ps512(f));
+        sum += hsum256(f);
     }
     return sum;
 }

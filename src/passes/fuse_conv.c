@@ -95,7 +95,7 @@ static int make_fused(er_graph *g, er_node *conv)
     if (!er_node_attr(conv, "activation")) {
         er_attr *attrs = er_pool_alloc(&g->pool, sizeof(er_attr) * (size_t)(conv->n_attrs + 3));
         if (!attrs) return -1;
-        memcpy(attrs, conv->attrs, sizeof(er_attr) * (size_t)conv->n_attrs);
+        if (conv->n_attrs) memcpy(attrs, conv->attrs, sizeof(er_attr) * (size_t)conv->n_attrs);
         conv->attrs = attrs;
     }
     conv->op_type = "FusedConv";

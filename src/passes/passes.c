@@ -42,8 +42,12 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
         er_pass_fuse_qdq(g);
         if ((r = er_pass_fold_batchnorm(g)) < 0) goto nomem;
         st.bn_folded = r;
-        if ((r = er_pass_fuse_conv(g)) < 0) goto nomem;
+        if ((r = er_pass_fold_conv_affine(g)) < 0) goto nomem;
         st.fused = r;
+        if ((r = er_pass_fuse_hardswish(g)) < 0) goto nomem;
+        st.fused += 3 * r;
+        if ((r = er_pass_fuse_conv(g)) < 0) goto nomem;
+        st.fused += r;
         if ((r = er_pass_dead_code(g)) < 0) goto nomem;
         st.dead_removed = r;
     }

@@ -23,6 +23,10 @@ int er_pass_fold_batchnorm(er_graph *g);
 int er_pass_dead_code(er_graph *g);
 /* Constant nodes with a tensor value into initializers (const_to_init.c). */
 int er_pass_constants_to_init(er_graph *g);
+/* Conv → Mul/Add by per-channel constants folded into the Conv (fold_affine.c). */
+int er_pass_fold_conv_affine(er_graph *g);
+/* x·Clip(x+3, 0, 6)/6 into HardSwish (fuse_hardswish.c). */
+int er_pass_fuse_hardswish(er_graph *g);
 /* Conv + residual Add + activation into edgerun.FusedConv (fuse_conv.c). */
 int er_pass_fuse_conv(er_graph *g);
 

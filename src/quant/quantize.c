@@ -350,21 +350,49 @@ static er_status copy_node(qctx *q, int i)
 
 /* ---- driver ---- */
 
-static er_status check_source(qctx *q)
+static er_status check_source(const er_graph *g, char *err, size_t err_size)
 {
-    const er_graph *g = q->src;
     for (int i = 0; i < g->n_nodes; i++)
         for (int a = 0; a < g->nodes[i].n_attrs; a++)
             if (g->nodes[i].attrs[a].type == ER_ATTR_GRAPH || g->nodes[i].attrs[a].type == ER_ATTR_GRAPHS)
-                return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
+                return er_fail(err, err_size, ER_ERR_UNSUPPORTED,
                                "node '%s' (%s) has a subgraph; models with control flow cannot be quantized yet",
                                g->nodes[i].name, g->nodes[i].op_type);
-    int64_t opset = er_graph_opset(g, "");
-    int64_t need = q->o->per_channel ? 13 : q->o->mode == ER_QUANT_DYNAMIC ? 11 : 10;
-    if (opset < need)
-        return er_fail(q->err, q->err_size, ER_ERR_UNSUPPORTED,
-                       "the model imports ONNX opset %lld; %s needs opset %lld or later", (long long)opset,
-                       q->o->per_channel ? "per-channel quantization" : "this quantization mode", (long long)need);
+    return ER_OK;
+}
+
+/* The default-domain opset the quantized model needs: per-axis DequantizeLinear came in 13,
+ * DynamicQuantizeLinear in 11, QuantizeLinear in 10. */
+static int64_t needed_opset(const er_quant_options *o)
+{
+    return o->per_channel ? 13 : o->mode == ER_QUANT_DYNAMIC ? 11 : 10;
+}
+
+static bool has_op(const er_graph *g, const char *op)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].domain[0] && strcmp(g->nodes[i].op_type, op) == 0) return true;
+    return false;
+}
+
+/* Exporters that keep weights in Constant nodes (paddle2onnx) or leave BatchNormalization
+ * after Conv hide the weights from the quantizer: it works on a copy with both folded, at
+ * the opset the quantized ops need. *out stays NULL when src serves as it is. */
+static er_status prepare_source(const er_graph *src, int64_t to, er_graph **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    bool raise = er_graph_opset(src, "") < to;
+    if (!raise && !has_op(src, "Constant") && !has_op(src, "BatchNormalization")) return ER_OK;
+    er_graph *g = NULL;
+    er_status st = raise ? er_quant_raise_opset(src, to, &g, err, err_size) : ER_OK;
+    if (st == ER_OK && !g && !(g = er_graph_clone(src))) st = er_fail(err, err_size, ER_ERR_NOMEM, "out of memory");
+    if (st == ER_OK && (er_pass_constants_to_init(g) < 0 || er_pass_fold_batchnorm(g) < 0 || er_pass_dead_code(g) < 0))
+        st = er_fail(err, err_size, ER_ERR_NOMEM, "out of memory");
+    if (st != ER_OK) {
+        er_graph_free(g);
+        return st;
+    }
+    *out = g;
     return ER_OK;
 }
 
@@ -520,6 +548,11 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
                       er_quant_result *res, char *err, size_t err_size)
 {
     memset(res, 0, sizeof *res);
+    er_status st = check_source(src, err, err_size);
+    int64_t from = er_graph_opset(src, ""), to = needed_opset(o);
+    er_graph *prepared = NULL;
+    if (st == ER_OK && (st = prepare_source(src, to, &prepared, err, err_size)) == ER_OK && prepared) src = prepared;
+    if (st != ER_OK) return st;
     qctx q = { .src = src, .o = o, .err = err, .err_size = err_size };
     size_t nv = (size_t)(src->n_values ? src->n_values : 1), nn = (size_t)(src->n_nodes ? src->n_nodes : 1);
     q.node_q = calloc(nn, sizeof(bool));
@@ -530,12 +563,10 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
     q.wscale_n = calloc(nv, sizeof(int));
     q.wsrc = malloc(nv * sizeof(int));
     q.nonfloat = calloc(nv, sizeof(bool));
-    er_status st = ER_OK;
     if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n || !q.wsrc || !q.nonfloat) st = oom(&q);
     if (st == ER_OK) find_weights(&q);
     for (size_t v = 0; st == ER_OK && v < nv; v++) q.range_of[v] = -1;
     int n_quant = 0;
-    if (st == ER_OK) st = check_source(&q);
     if (st == ER_OK) st = select_nodes(&q, &n_quant);
     if (st == ER_OK && o->mode == ER_QUANT_STATIC) {
         if (!(q.ranges = calloc((size_t)(q.n_ranges ? q.n_ranges : 1), sizeof *q.ranges))) st = oom(&q);
@@ -556,8 +587,12 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
         res->n_float = src->n_nodes - n_quant;
         res->ranges = q.ranges;
         res->n_ranges = q.n_ranges;
+        res->opset_from = from;
+        res->opset_to = from < to ? to : from;
+        res->prepared = prepared;
     } else {
         er_graph_free(q.dst);
+        er_graph_free(prepared);
         free(q.ranges);
     }
     qctx_free(&q);
@@ -567,6 +602,7 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
 void er_quant_result_free(er_quant_result *res)
 {
     er_graph_free(res->graph);
+    er_graph_free(res->prepared);
     free(res->ranges);
     memset(res, 0, sizeof *res);
 }

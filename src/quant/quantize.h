@@ -40,6 +40,10 @@ typedef struct er_quant_result {
     int n_float;              /* source nodes left in float */
     er_quant_range *ranges;   /* malloc'd, n_ranges entries */
     int n_ranges;
+    int64_t opset_from;       /* the source's default-domain opset */
+    int64_t opset_to;         /* the result's: raised when quantization needs a newer one */
+    er_graph *prepared;       /* the source with constants and BatchNormalization folded and the
+                                 opset raised, or NULL; the result shares it */
 } er_quant_result;
 
 /* samples: n_samples groups of n_inputs tensors each (one per graph input, in order);
@@ -47,6 +51,13 @@ typedef struct er_quant_result {
 er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_tensor *samples, int n_samples,
                       er_quant_result *res, char *err, size_t err_size);
 void er_quant_result_free(er_quant_result *res);
+
+/* ---- opset raise (opset_raise.c) ---- */
+
+/* A copy of src at default-domain opset `to`, the ops whose form changed since src's opset
+ * rewritten (Clip, Slice, Pad, Squeeze, Softmax, ...); fails naming the first op it cannot
+ * carry over. The copy shares names and constants with src. */
+er_status er_quant_raise_opset(const er_graph *src, int64_t to, er_graph **out, char *err, size_t err_size);
 
 /* ---- calibration (calibrate.c) ---- */
 

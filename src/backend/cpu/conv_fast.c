@@ -3,9 +3,11 @@
  * Per image and group, Y[M × OH·OW] = W[M × C·KH·KW] · im2col(X). W is packed into micro-kernel
  * panels once, at planning; the im2col matrix is never built: the B-panel callback gathers
  * input pixels straight into the panel layout. A 1×1 stride-1 unpadded conv reads X as a
- * plain [C × H·W] matrix. Depthwise convs (one input and output channel per group) use the
- * direct plane kernel. Bias, residual and activation are applied by the GEMM epilogue while
- * the output tile is hot. 3-D convs and non-constant weights run the reference kernel. */
+ * plain [C × H·W] matrix. 3×3 stride-1 convs with enough output tiles use Winograd F(2×2, 3×3)
+ * (winograd.c). Depthwise convs (one input and output channel per group) use the direct
+ * plane kernel on a zero-padded copy of each plane. Bias, residual and activation are applied
+ * by the GEMM epilogue while the output is hot. 3-D convs and non-constant weights run the
+ * reference kernel. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +76,10 @@ er_status er_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
 
 er_status er_fused_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    er_status st = er_fused_conv_infer(ctx, in, n_in, out, n_out);
-    if (st == ER_OK) ctx->workspace_bytes = conv_ws_bytes(ctx, in, out[0]);
+    (void)n_out;
+    er_tensor conv;
+    er_status st = er_fused_conv_shapes(ctx, in, n_in, &conv, out[0]);
+    if (st == ER_OK) ctx->workspace_bytes = er_fused_conv_temp_bytes(&conv, out[0]) + conv_ws_bytes(ctx, in, &conv);
     return st;
 }
 
@@ -212,6 +216,9 @@ static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
     }
 }
 
+static void conv_gemm(er_kctx *ctx, const conv_state *s, const er_tensor *x, float *y, const float *bias,
+                      const float *res, er_act act, float alpha, float beta);
+
 static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, bool fused)
 {
     const conv_state *s = ctx->state;
@@ -222,37 +229,62 @@ static er_status conv_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
         er_status st = er_fused_act(ctx, &act, &alpha, &beta);
         if (st != ER_OK) return st;
     }
-    float *y = out[0]->data;
-    const float *bias = b ? b->data : NULL, *res = z ? z->data : NULL;
+    /* A residual of another shape (rare) is added after the conv, with the activation; when it
+     * also enlarges the output, the conv result goes to the front of the workspace. */
+    er_tensor conv;
+    er_status st = er_fused_conv_shapes(ctx, in, n_in, &conv, out[0]);
+    if (st != ER_OK) return st;
+    size_t temp = er_fused_conv_temp_bytes(&conv, out[0]);
+    bool bcast = z && !er_shape_equal(z->dims, z->ndim, conv.dims, conv.ndim);
+    er_act final_act = act;
+    if (bcast || temp) act = ER_ACT_NONE;
+    conv.data = temp ? ctx->workspace : out[0]->data;
+    er_kctx inner = *ctx;
+    inner.workspace = (char *)ctx->workspace + temp;
+    ctx = &inner;
+    float *y = conv.data;
+    const float *bias = b ? b->data : NULL, *res = z && !bcast && !temp ? z->data : NULL;
     const er_dw_geom *g = &s->geom;
     int batch = (int)x->dims[0];
     if (s->kind == CONV_DEPTHWISE) {
-        dw_job j = { s, x->data, bias, res, y, ctx->workspace, padded_plane_floats(g), (int)out[0]->dims[1],
+        dw_job j = { s, x->data, bias, res, y, ctx->workspace, padded_plane_floats(g), (int)conv.dims[1],
                      act, alpha, beta };
-        er_parallel_for(ctx->pool, (int64_t)batch * j.channels, 1, dw_planes, &j);
-        return ER_OK;
+        int64_t macs = er_tensor_numel(&conv) * g->kh * g->kw;
+        er_parallel_for(er_pool_for(ctx->pool, macs, ER_PAR_MIN_MACS), (int64_t)batch * j.channels, 1, dw_planes, &j);
+    } else {
+        conv_gemm(ctx, s, x, y, bias, res, act, alpha, beta);
     }
+    if (bcast || temp) er_add_act_broadcast(final_act, alpha, beta, &conv, z, out[0]);
+    return ER_OK;
+}
+
+/* The GEMM-based kinds (im2col, 1×1, Winograd) over every image and group. */
+static void conv_gemm(er_kctx *ctx, const conv_state *s, const er_tensor *x, float *y, const float *bias,
+                      const float *res, er_act act, float alpha, float beta)
+{
+    const er_dw_geom *g = &s->geom;
+    int batch = (int)x->dims[0];
     size_t in_plane = (size_t)g->ih * g->iw, n = (size_t)g->oh * g->ow;
+    er_threadpool *pool = er_pool_for(ctx->pool, (int64_t)s->cg_out * (int64_t)n * s->kdim, ER_PAR_MIN_MACS);
     for (int bi = 0; bi < batch; bi++)
         for (int gi = 0; gi < s->group; gi++) {
             const float *xg = (const float *)x->data + ((size_t)bi * s->group + gi) * s->cg_in * in_plane;
             size_t yoff = ((size_t)bi * s->group + gi) * s->cg_out * n;
             er_dense_b dense = { xg, (int)in_plane, false };
             im2col_src src = { xg, g };
-            er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_b_dense, &dense }
+            er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_dense_for(s->k), &dense }
                                                   : (er_sgemm_b){ s->k->isa == ER_ISA_AVX512 ? er_pack_im2col_avx512
                                                                                              : er_pack_im2col_ref,
                                                                   &src };
             er_gemm_epilogue ep = { bias ? bias + (size_t)gi * s->cg_out : NULL, NULL,
                                     res ? res + yoff : NULL, (int)n, act, alpha, beta };
             if (s->kind == CONV_WINOGRAD) {
-                er_wino_run(ctx->pool, &s->wino, g, xg, y + yoff, &ep, ctx->workspace);
+                er_wino_run(pool, &s->wino, g, xg, y + yoff, &ep, ctx->workspace);
                 continue;
             }
-            er_sgemm(ctx->pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,
+            er_sgemm(pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,
                      &bsrc, y + yoff, (int)n, &ep, ctx->workspace);
         }
-    return ER_OK;
 }
 
 er_status er_conv_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)

@@ -118,12 +118,13 @@ er_status er_convt_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **
     int h = (int)x->dims[2], w = (int)x->dims[3], r = s->m * s->kh * s->kw;
     size_t hw = (size_t)h * w, tsz = ((size_t)r * hw + 15) & ~(size_t)15;
     float *t = ctx->workspace;
+    er_threadpool *pool = er_pool_for(ctx->pool, (int64_t)r * (int64_t)hw * s->c, ER_PAR_MIN_MACS);
     for (int64_t bi = 0; bi < x->dims[0]; bi++) {
         er_dense_b dense = { (const float *)x->data + (size_t)bi * s->c * hw, (int)hw, false };
-        er_sgemm_b bp = { er_pack_b_dense, &dense };
-        er_sgemm(ctx->pool, s->k, r, (int)hw, s->c, s->packed, &bp, t, (int)hw, NULL, t + tsz);
+        er_sgemm_b bp = { er_pack_dense_for(s->k), &dense };
+        er_sgemm(pool, s->k, r, (int)hw, s->c, s->packed, &bp, t, (int)hw, NULL, t + tsz);
         scatter_job j = { s, t, b ? b->data : NULL, (float *)out[0]->data + (size_t)bi * r * hw, h, w };
-        er_parallel_for(ctx->pool, s->m, 1, scatter, &j);
+        er_parallel_for(pool, s->m, 1, scatter, &j);
     }
     return ER_OK;
 }

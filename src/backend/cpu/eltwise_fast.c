@@ -67,7 +67,7 @@ er_status er_erf_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
     if (in[0]->dtype != ER_F32) return ref_run(ctx, "Erf", in, n_in, out, n_out);
     int64_t n = er_tensor_numel(in[0]);
     ew_job j = { in[0]->data, out[0]->data, n, erf_select(), NULL };
-    er_parallel_for(ctx->pool, (n + EW_CHUNK - 1) / EW_CHUNK, 4, ew_slice, &j);
+    er_parallel_for(er_pool_for(ctx->pool, n, ER_PAR_MIN_ELEMS), (n + EW_CHUNK - 1) / EW_CHUNK, 4, ew_slice, &j);
     return ER_OK;
 }
 
@@ -85,7 +85,7 @@ er_status er_softmax_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
         return ref_run(ctx, "Softmax", in, n_in, out, n_out);
     int64_t cols = x->dims[axis], rows = er_tensor_numel(x) / cols;
     ew_job j = { x->data, out[0]->data, cols, NULL, softmax_select() };
-    er_parallel_for(ctx->pool, rows, ER_MAX(1, 4096 / cols), ew_slice, &j);
+    er_parallel_for(er_pool_for(ctx->pool, rows * cols, ER_PAR_MIN_ELEMS), rows, ER_MAX(1, 4096 / cols), ew_slice, &j);
     return ER_OK;
 }
 
@@ -112,6 +112,6 @@ er_status er_pow_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
     if (!sq) return ref_run(ctx, "Pow", in, n_in, out, n_out);
     int64_t n = er_tensor_numel(x);
     ew_job j = { x->data, out[0]->data, n, NULL, NULL };
-    er_parallel_for(ctx->pool, (n + EW_CHUNK - 1) / EW_CHUNK, 4, square, &j);
+    er_parallel_for(er_pool_for(ctx->pool, n, ER_PAR_MIN_ELEMS), (n + EW_CHUNK - 1) / EW_CHUNK, 4, square, &j);
     return ER_OK;
 }

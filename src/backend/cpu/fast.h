@@ -8,6 +8,15 @@
 
 #define ER_FUSED_DOMAIN "edgerun"
 
+/* Work below these sizes runs on the calling thread: a fork/join costs microseconds (more
+ * when the other core is busy), which small ops would not win back. */
+#define ER_PAR_MIN_MACS ((int64_t)1 << 18)
+#define ER_PAR_MIN_ELEMS ((int64_t)1 << 15)
+static inline er_threadpool *er_pool_for(er_threadpool *pool, int64_t work, int64_t min_work)
+{
+    return work >= min_work ? pool : NULL;
+}
+
 /* Fused ops carry their activation as attributes: activation (string, see er_act_name),
  * alpha and beta (Clip bounds, LeakyRelu slope). */
 er_status er_fused_act(er_kctx *ctx, er_act *act, float *alpha, float *beta);
@@ -17,9 +26,15 @@ er_act er_act_from_name(const char *name);
 
 /* Applies residual (may be NULL) and activation in place to n floats: y = act(y + r). */
 void er_act_residual_apply(er_act act, float alpha, float beta, float *y, const float *r, int64_t n);
+/* y = act(c + z) with c and z broadcast (numpy rules) to y's shape; c may be y itself. */
+void er_add_act_broadcast(er_act act, float alpha, float beta, const er_tensor *c, const er_tensor *z, er_tensor *y);
 
-/* edgerun.FusedConv: Conv(X, W, B) + Z (optional residual of the output's shape), then the
- * activation. Inputs X, W, [B], [Z]. */
+/* edgerun.FusedConv: act(Conv(X, W, B) + Z) with Z optional and broadcast by numpy rules (the
+ * Add it replaces); usually Z has the conv's shape and the GEMM epilogue adds it. */
+/* The conv's own output shape (conv) and the fused output's (y: conv broadcast with Z). */
+er_status er_fused_conv_shapes(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *conv, er_tensor *y);
+/* Workspace bytes held at its start for the conv result when y is larger than it (else 0). */
+size_t er_fused_conv_temp_bytes(const er_tensor *conv, const er_tensor *y);
 er_status er_fused_conv_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
@@ -34,6 +49,14 @@ er_status er_conv_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
 /* im2col B-panel gatherers for er_sgemm, AVX-512 and portable builds (im2col_impl.h). */
 void er_pack_im2col_avx512(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
 void er_pack_im2col_ref(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+/* er_pack_b_dense for row-major B (er_dense_b.trans false) built with AVX-512; NR a multiple of 16. */
+void er_pack_b_dense_avx512(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+
+/* The dense B packer for a kernel: the AVX-512 one when the kernel is AVX-512. */
+static inline er_pack_b_fn er_pack_dense_for(const er_sgemm_kernel *k)
+{
+    return k->isa == ER_ISA_AVX512 ? er_pack_b_dense_avx512 : er_pack_b_dense;
+}
 
 /* Depthwise 2-D convolution of one channel plane (depthwise*.c): y = x * k + bias. */
 typedef struct er_dw_geom {
@@ -91,6 +114,12 @@ er_status er_convt_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
 er_status er_convt_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state);
 er_status er_convt_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 void er_convt_fast_release(void *state);
+
+/* Add/Sub/Mul/Div, GlobalAveragePool, Sigmoid (binary_fast.c); infer is the reference's. */
+er_status er_fast_ref_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_binary_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_gap_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_sigmoid_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
 /* Nearest-neighbour Resize by integer factors (resize_fast.c). */
 er_status er_resize_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);

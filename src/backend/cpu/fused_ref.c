@@ -58,38 +58,87 @@ void er_act_residual_apply(er_act act, float alpha, float beta, float *y, const 
     }
 }
 
-static er_status check_residual(er_kctx *ctx, const er_tensor *z, const er_tensor *y)
+void er_add_act_broadcast(er_act act, float alpha, float beta, const er_tensor *c, const er_tensor *z, er_tensor *y)
 {
-    if (!z) return ER_OK;
-    if (z->dtype != ER_F32 || !er_shape_equal(z->dims, z->ndim, y->dims, y->ndim)) {
-        char a[128], b[128];
-        return er_op_fail(ctx, ER_ERR_SHAPE, "residual input is %s %s; expected float32 %s",
-                          er_dtype_name(z->dtype), er_shape_str(z->dims, z->ndim, a, sizeof a),
-                          er_shape_str(y->dims, y->ndim, b, sizeof b));
+    int64_t cs[ER_MAX_DIMS], zs[ER_MAX_DIMS], idx[ER_MAX_DIMS] = { 0 };
+    er_broadcast_strides(c->dims, c->ndim, y->dims, y->ndim, cs);
+    er_broadcast_strides(z->dims, z->ndim, y->dims, y->ndim, zs);
+    float *yd = y->data;
+    const float *cd = c->data, *zd = z->data;
+    int64_t n = er_tensor_numel(y), oc = 0, oz = 0;
+    for (int64_t i = 0; i < n; i++) {
+        yd[i] = er_act_apply(act, cd[oc] + zd[oz], alpha, beta);
+        for (int d = y->ndim - 1; d >= 0; d--) {
+            oc += cs[d];
+            oz += zs[d];
+            if (++idx[d] < y->dims[d]) break;
+            oc -= cs[d] * y->dims[d];
+            oz -= zs[d] * y->dims[d];
+            idx[d] = 0;
+        }
     }
+}
+
+size_t er_fused_conv_temp_bytes(const er_tensor *conv, const er_tensor *y)
+{
+    if (er_shape_equal(conv->dims, conv->ndim, y->dims, y->ndim)) return 0;
+    return (er_tensor_nbytes(conv) + ER_ALIGN - 1) & ~(size_t)(ER_ALIGN - 1);
+}
+
+er_status er_fused_conv_shapes(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *conv, er_tensor *y)
+{
+    er_status st = er_op_check_arity(ctx, n_in, 2, 4);
+    if (st != ER_OK) return st;
+    memset(conv, 0, sizeof *conv);
+    er_tensor *outs[1] = { conv };
+    if ((st = er_nn_conv_infer(ctx, in, ER_MIN(n_in, 3), outs, 1)) != ER_OK) return st;
+    er_act act;
+    float alpha, beta;
+    if ((st = er_fused_act(ctx, &act, &alpha, &beta)) != ER_OK) return st;
+    const er_tensor *z = n_in > 3 ? in[3] : NULL;
+    if (!z) {
+        er_tensor_set_shape(y, ER_F32, conv->dims, conv->ndim);
+        return ER_OK;
+    }
+    if (z->dtype != ER_F32)
+        return er_op_fail(ctx, ER_ERR_DTYPE, "residual input is %s; expected float32", er_dtype_name(z->dtype));
+    int64_t dims[ER_MAX_DIMS];
+    int nd;
+    if ((st = er_broadcast_shape(ctx, conv->dims, conv->ndim, z->dims, z->ndim, dims, &nd)) != ER_OK) return st;
+    er_tensor_set_shape(y, ER_F32, dims, nd);
     return ER_OK;
 }
 
 er_status er_fused_conv_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    er_status st = er_op_check_arity(ctx, n_in, 2, 4);
-    if (st != ER_OK) return st;
-    if ((st = er_nn_conv_infer(ctx, in, ER_MIN(n_in, 3), out, n_out)) != ER_OK) return st;
-    er_act act;
-    float alpha, beta;
-    if ((st = er_fused_act(ctx, &act, &alpha, &beta)) != ER_OK) return st;
-    return check_residual(ctx, n_in > 3 ? in[3] : NULL, out[0]);
+    (void)n_out;
+    er_tensor conv;
+    er_status st = er_fused_conv_shapes(ctx, in, n_in, &conv, out[0]);
+    if (st == ER_OK) ctx->workspace_bytes += er_fused_conv_temp_bytes(&conv, out[0]);
+    return st;
 }
 
 er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    er_status st = er_nn_conv_run(ctx, in, ER_MIN(n_in, 3), out, n_out);
-    if (st != ER_OK) return st;
+    (void)n_out;
     er_act act;
     float alpha, beta;
-    if ((st = er_fused_act(ctx, &act, &alpha, &beta)) != ER_OK) return st;
+    er_tensor conv;
+    er_status st = er_fused_act(ctx, &act, &alpha, &beta);
+    if (st == ER_OK) st = er_fused_conv_shapes(ctx, in, n_in, &conv, out[0]);
+    if (st != ER_OK) return st;
     const er_tensor *z = n_in > 3 ? in[3] : NULL;
-    er_act_residual_apply(act, alpha, beta, out[0]->data, z ? z->data : NULL, er_tensor_numel(out[0]));
+    size_t temp = er_fused_conv_temp_bytes(&conv, out[0]);
+    er_kctx inner = *ctx;
+    conv.data = temp ? ctx->workspace : out[0]->data;
+    inner.workspace = temp ? (char *)ctx->workspace + temp : ctx->workspace;
+    inner.workspace_bytes = ctx->workspace_bytes - temp;
+    er_tensor *co[1] = { &conv };
+    if ((st = er_nn_conv_run(&inner, in, ER_MIN(n_in, 3), co, 1)) != ER_OK) return st;
+    if (z && (temp || !er_shape_equal(z->dims, z->ndim, out[0]->dims, out[0]->ndim)))
+        er_add_act_broadcast(act, alpha, beta, &conv, z, out[0]);
+    else
+        er_act_residual_apply(act, alpha, beta, out[0]->data, z ? z->data : NULL, er_tensor_numel(out[0]));
     return ER_OK;
 }
 

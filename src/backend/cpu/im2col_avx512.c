@@ -32,3 +32,19 @@ static inline void seg_copy2(float *dj, const float *row, int iw0, int lo, int h
 
 #define ER_IM2COL_NAME er_pack_im2col_avx512
 #include "backend/cpu/im2col_impl.h"
+
+/* er_pack_b_dense for a row-major B (ctx: er_dense_b with trans false): masked vector copies
+ * instead of a memcpy call per panel row. */
+void er_pack_b_dense_avx512(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
+{
+    const er_dense_b *b = ctx;
+    for (int kk = 0; kk < kc; kk++) {
+        const float *src = b->data + (size_t)(k0 + kk) * b->ld + n0;
+        float *d = dst + (size_t)kk * NR;
+        for (int j = 0; j < NR; j += 16) {
+            int n = ER_MAX(0, ER_MIN(16, nr - j));
+            __mmask16 m = (__mmask16)((1u << n) - 1);
+            _mm512_storeu_ps(d + j, _mm512_maskz_loadu_ps(m, src + j));
+        }
+    }
+}

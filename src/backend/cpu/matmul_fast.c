@@ -127,7 +127,7 @@ static void gemm_rows(er_kctx *ctx, const er_sgemm_kernel *kr, const float *a, i
     float *pa = ctx->workspace;
     size_t a_floats = (er_sgemm_packed_a_floats(kr, m, k) + 15) & ~(size_t)15;
     er_sgemm_pack_a(kr, a, k, false, m, k, pa);
-    er_sgemm(ctx->pool, kr, m, n, k, pa, b, c, n, ep, pa + a_floats);
+    er_sgemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), kr, m, n, k, pa, b, c, n, ep, pa + a_floats);
 }
 
 er_status er_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
@@ -146,7 +146,7 @@ er_status er_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
     const er_sgemm_kernel *kr = er_sgemm_kernel_select();
     for (int64_t i = 0; i < batch; i++) {
         er_dense_b dense = { (const float *)b->data + (size_t)i * k * n, (int)n, false };
-        er_sgemm_b bp = { er_pack_b_dense, &dense };
+        er_sgemm_b bp = { er_pack_dense_for(kr), &dense };
         gemm_rows(ctx, kr, (const float *)a->data + (size_t)i * m * k, (int)m, (int)k, (int)n, &bp,
                   (float *)out[0]->data + (size_t)i * m * n, NULL);
     }

@@ -15,5 +15,11 @@ const er_op er_ops_fast[] = {
     { "Pow", NULL, er_pow_fast_infer, er_pow_fast_run, 0, NULL, NULL },
     { "Resize", NULL, er_nn_resize_infer, er_resize_fast_run, 0, NULL, NULL },
     { "ConvTranspose", NULL, er_convt_fast_infer, er_convt_fast_run, 0, er_convt_fast_prepare, er_convt_fast_release },
+    { "Add", NULL, er_fast_ref_infer, er_binary_fast_run, 0, NULL, NULL },
+    { "Sub", NULL, er_fast_ref_infer, er_binary_fast_run, 0, NULL, NULL },
+    { "Mul", NULL, er_fast_ref_infer, er_binary_fast_run, 0, NULL, NULL },
+    { "Div", NULL, er_fast_ref_infer, er_binary_fast_run, 0, NULL, NULL },
+    { "GlobalAveragePool", NULL, er_nn_global_pool_infer, er_gap_fast_run, 0, NULL, NULL },
+    { "Sigmoid", NULL, er_fast_ref_infer, er_sigmoid_fast_run, 0, NULL, NULL },
     { NULL, NULL, NULL, NULL, 0, NULL, NULL },
 };

@@ -39,6 +39,7 @@ er_status er_maxpool_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
           (int)w.stride[2], (int)w.pad0[1], (int)w.pad0[2], (int)w.dil[1], (int)w.dil[2] },
         x->data, out[0]->data, er_cpu_isa() == ER_ISA_AVX512 ? er_maxpool_plane_avx512 : maxpool_plane_ref,
     };
-    er_parallel_for(ctx->pool, x->dims[0] * x->dims[1], 1, pool_planes, &j);
+    int64_t work = er_tensor_numel(out[0]) * j.g.kh * j.g.kw;
+    er_parallel_for(er_pool_for(ctx->pool, work, ER_PAR_MIN_ELEMS), x->dims[0] * x->dims[1], 1, pool_planes, &j);
     return ER_OK;
 }

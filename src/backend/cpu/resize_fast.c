@@ -56,6 +56,7 @@ er_status er_resize_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
         if (f[2] != (float)s || f[3] != (float)t) return er_nn_resize_run(ctx, in, n_in, out, n_out);
     }
     up_job j = { x->data, out[0]->data, (int)x->dims[2], (int)x->dims[3], s, t };
-    er_parallel_for(ctx->pool, x->dims[0] * x->dims[1], 1, up_planes, &j);
+    er_parallel_for(er_pool_for(ctx->pool, er_tensor_numel(y), ER_PAR_MIN_ELEMS), x->dims[0] * x->dims[1], 1,
+                    up_planes, &j);
     return ER_OK;
 }

@@ -137,7 +137,7 @@ static void wino_block(const wino_job *j, int blk, float *scratch)
         }
     for (int xi = 0; xi < 16; xi++) {
         er_dense_b dense = { v + (size_t)xi * w->c * nt, nt, false };
-        er_sgemm_b b = { er_pack_b_dense, &dense };
+        er_sgemm_b b = { er_pack_dense_for(w->k), &dense };
         er_sgemm(NULL, w->k, w->m, nt, w->c, w->packed + (size_t)xi * w->a_floats, &b, mo + (size_t)xi * w->m * nt, nt,
                  NULL, gws);
     }

@@ -70,9 +70,11 @@ static float qp_scale(const qparam *q, int64_t c) { return q->scale[q->n == 1 ? 
 static int32_t qp_zp(const qparam *q, int64_t c) { return q->zp ? qload(q->zp, q->zdt, q->n == 1 ? 0 : c) : 0; }
 
 /* Checks a scale (float32) and optional zero point (of dtype want, or any 8-bit type when
- * want is ER_UNDEFINED) that hold 1 value or `len` values (len 0: only 1 allowed). */
-static er_status qp_read(er_kctx *ctx, const er_tensor *s, const er_tensor *z, er_dtype want, int64_t len,
-                         const char *what, qparam *q)
+ * want is ER_UNDEFINED) that hold 1 value or `len` values (len 0: only 1 allowed). zero_ok
+ * admits a zero scale: DynamicQuantizeLinear computes one for an all-zero tensor, and
+ * dequantizing with it is well defined. */
+static er_status qp_read_scale(er_kctx *ctx, const er_tensor *s, const er_tensor *z, er_dtype want, int64_t len,
+                               const char *what, bool zero_ok, qparam *q)
 {
     if (!s) return er_op_fail(ctx, ER_ERR_FORMAT, "%s scale is required", what);
     if (s->dtype != ER_F32)
@@ -93,11 +95,17 @@ static er_status qp_read(er_kctx *ctx, const er_tensor *s, const er_tensor *z, e
     *q = (qparam){ .scale = s->data, .zp = z ? z->data : NULL, .zdt = z ? z->dtype : ER_U8, .n = n };
     if (s->data) {
         for (int64_t i = 0; i < n; i++)
-            if (!(q->scale[i] > 0.0f) || isinf(q->scale[i]))
+            if (!(q->scale[i] > 0.0f || (zero_ok && q->scale[i] == 0.0f)) || isinf(q->scale[i]))
                 return er_op_fail(ctx, ER_ERR_FORMAT, "%s scale[%lld] = %g; scales must be positive and finite", what,
                                   (long long)i, (double)q->scale[i]);
     }
     return ER_OK;
+}
+
+static er_status qp_read(er_kctx *ctx, const er_tensor *s, const er_tensor *z, er_dtype want, int64_t len,
+                         const char *what, qparam *q)
+{
+    return qp_read_scale(ctx, s, z, want, len, what, false, q);
 }
 
 static const er_tensor *opt_in(er_tensor **in, int n_in, int k) { return k < n_in ? in[k] : NULL; }
@@ -111,7 +119,7 @@ typedef struct {
 } qdq_geom;
 
 static er_status qdq_geometry(er_kctx *ctx, er_tensor **in, int n_in, er_dtype zp_want, const char *what,
-                              qdq_geom *g)
+                              bool zero_ok, qdq_geom *g)
 {
     const er_tensor *x = in[0];
     if (er_attr_int(ctx->node, "block_size", 0) != 0)
@@ -126,7 +134,7 @@ static er_status qdq_geometry(er_kctx *ctx, er_tensor **in, int n_in, er_dtype z
         len = x->ndim ? x->dims[g->axis] : 1;
         for (int i = g->axis + 1; i < x->ndim; i++) g->inner *= x->dims[i];
     }
-    return qp_read(ctx, s, opt_in(in, n_in, 2), zp_want, len, what, &g->q);
+    return qp_read_scale(ctx, s, opt_in(in, n_in, 2), zp_want, len, what, zero_ok, &g->q);
 }
 
 /* The common per-tensor float → 8-bit case, in float as ONNX Runtime computes it. Clamping
@@ -170,7 +178,7 @@ static er_status quantize_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
         return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "output type %s is not supported (uint8, int8, uint16, int16 are)",
                           er_dtype_name(odt));
     qdq_geom g;
-    if ((st = qdq_geometry(ctx, in, n_in, odt, "y", &g)) != ER_OK) return st;
+    if ((st = qdq_geometry(ctx, in, n_in, odt, "y", false, &g)) != ER_OK) return st;
     er_tensor_set_shape(out[0], odt, in[0]->dims, in[0]->ndim);
     return ER_OK;
 }
@@ -179,7 +187,7 @@ static er_status quantize_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
 {
     (void)n_out;
     qdq_geom g;
-    er_status st = qdq_geometry(ctx, in, n_in, out[0]->dtype, "y", &g);
+    er_status st = qdq_geometry(ctx, in, n_in, out[0]->dtype, "y", false, &g);
     if (st != ER_OK) return st;
     const er_tensor *x = in[0];
     int64_t n = er_tensor_numel(x);
@@ -206,7 +214,7 @@ static er_status dequantize_infer(er_kctx *ctx, er_tensor **in, int n_in, er_ten
         return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "x is %s; uint8, int8, uint16, int16 and int32 are supported",
                           er_dtype_name(x->dtype));
     qdq_geom g;
-    if ((st = qdq_geometry(ctx, in, n_in, x->dtype, "x", &g)) != ER_OK) return st;
+    if ((st = qdq_geometry(ctx, in, n_in, x->dtype, "x", false, &g)) != ER_OK) return st;
     er_tensor_set_shape(out[0], ER_F32, x->dims, x->ndim);
     return ER_OK;
 }
@@ -215,7 +223,8 @@ static er_status dequantize_run(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
 {
     (void)n_out;
     qdq_geom g;
-    er_status st = qdq_geometry(ctx, in, n_in, in[0]->dtype, "x", &g);
+    /* a constant zero scale was refused when the session was planned (infer) */
+    er_status st = qdq_geometry(ctx, in, n_in, in[0]->dtype, "x", true, &g);
     if (st != ER_OK) return st;
     const er_tensor *x = in[0];
     float *y = out[0]->data;
