@@ -103,6 +103,7 @@ typedef struct er_vision_options {
     er_layout layout;
     int bgr;                 /* 1: channels in B, G, R order (after normalisation) */
     int letterbox;           /* 1: keep the aspect ratio, pad with gray 114; 0: stretch */
+    int resize_area;         /* 1: area (box-filter) resampling when shrinking; 0: bilinear */
     int n_threads;           /* 0: one per core */
     char labels[ER_TASK_PATH_MAX]; /* label file, one label per line; "": class numbers */
 } er_vision_options;
@@ -111,7 +112,8 @@ typedef struct er_vision_options {
 void er_vision_options_init(er_vision_options *opts);
 /* Reads MODEL.json (the model path with ".onnx" replaced) or MODEL.onnx.json when one
  * exists: {"size": [w, h] or n, "mean": [3], "std": [3], "layout": "nchw"|"nhwc",
- * "bgr": bool, "letterbox": bool, "labels": "file relative to the JSON"}. Fields present
+ * "bgr": bool, "letterbox": bool, "resize": "bilinear"|"area",
+ * "labels": "file relative to the JSON"}. Fields present
  * overwrite opts. *found (optional) tells whether a sidecar was read. */
 er_status er_vision_options_load_sidecar(const char *model_path, er_vision_options *opts,
                                          int *found, er_msg *msg);

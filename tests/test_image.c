@@ -45,6 +45,33 @@ static void test_resize(void)
     er_image_free(&src);
 }
 
+/* Area resampling of a 3x1 row [0, 90, 30] to 2x1: cell 0 covers source [0, 1.5) = pixel 0
+ * and half of pixel 1, (0 + 0.5*90) / 1.5 = 30; cell 1 covers [1.5, 3): (0.5*90 + 30) / 1.5 = 50.
+ * A 5x5 checkerboard shrunk to one pixel is the mean of all 25 pixels, where bilinear would
+ * sample only the centre. */
+static void test_resize_area(void)
+{
+    er_image src, dst;
+    er_image_alloc(&src, 3, 1);
+    const uint8_t row[3] = { 0, 90, 30 };
+    for (int x = 0; x < 3; x++) memset(src.data + 3 * x, row[x], 3);
+    CHECK(er_image_resize_area(&src, 2, 1, &dst) == ER_OK, "area resize failed");
+    CHECK(px(&dst, 0, 0, 0) == 30 && px(&dst, 1, 0, 2) == 50, "area 3->2: %d %d, want 30 50",
+          px(&dst, 0, 0, 0), px(&dst, 1, 0, 2));
+    er_image_free(&dst);
+    er_image_free(&src);
+    er_image_alloc(&src, 5, 5);
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 5; x++) memset(src.data + 3 * (y * 5 + x), (x + y) % 2 ? 250 : 0, 3);
+    CHECK(er_image_resize_area(&src, 1, 1, &dst) == ER_OK, "area resize failed");
+    /* 12 of 25 pixels are 250: mean 120. */
+    CHECK(px(&dst, 0, 0, 1) == 120, "area 5x5 -> 1x1: %d, want 120", px(&dst, 0, 0, 1));
+    er_image_free(&dst);
+    CHECK(er_image_resize_area(&src, 10, 10, &dst) == ER_OK && dst.width == 10, "area enlarge failed");
+    er_image_free(&dst);
+    er_image_free(&src);
+}
+
 /* src pixel (x, y) = (x + 10 y, 2 x, 3 y); the axis-aligned quad from (2,3) to (6,7) maps
  * output (x, y) to source (2 + x, 3 + y) exactly. */
 static void test_warp(void)
@@ -237,6 +264,7 @@ static void test_load_errors(void)
 int main(void)
 {
     test_resize();
+    test_resize_area();
     test_warp();
     test_chw();
     test_min_area_rect();

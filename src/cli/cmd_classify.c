@@ -28,6 +28,7 @@ static void classify_usage(FILE *f)
             "  --mean M|R,G,B       subtracted from pixel/255 (default 0)\n"
             "  --std S|R,G,B        divides after the mean (default 1)\n"
             "  --layout nchw|nhwc   input tensor layout (default nchw)\n"
+            "  --resize bilinear|area  resampling (area averages when shrinking; default bilinear)\n"
             "  --bgr                feed channels in B, G, R order\n"
             "  --no-letterbox       stretch to the input size even if the sidecar asks to pad\n"
             "  --json               print the result as JSON\n"

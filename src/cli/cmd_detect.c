@@ -27,6 +27,7 @@ static void detect_usage(FILE *f)
             "  --format auto|v5|v8  output layout (default: from the shape)\n"
             "  --labels FILE        class names, one per line\n"
             "  --size N|WxH, --mean M|R,G,B, --std S|R,G,B, --layout nchw|nhwc, --bgr,\n"
+            "  --resize bilinear|area,\n"
             "  --no-letterbox       preprocessing, as for classify (default mean 0, std 1)\n"
             "  --draw OUT.png       write the image with labelled boxes\n"
             "  --json               print the boxes as JSON\n"

@@ -20,8 +20,8 @@ bool task_parse_float(const char *s, float lo, float hi, float *out)
 
 int task_vision_arg(const char *cmd, task_vision_flags *f, int argc, char **argv, int *i)
 {
-    static const char *const names[] = {"--size", "--mean", "--std", "--layout", "--labels"};
-    const char **slots[] = {&f->size, &f->mean, &f->std, &f->layout, &f->labels};
+    static const char *const names[] = {"--size", "--mean", "--std", "--layout", "--labels", "--resize"};
+    const char **slots[] = {&f->size, &f->mean, &f->std, &f->layout, &f->labels, &f->resize};
     if (strcmp(argv[*i], "--bgr") == 0) {
         f->bgr = true;
         return 1;
@@ -94,6 +94,11 @@ int task_vision_options(const char *cmd, const char *model, const task_vision_fl
         if (strcmp(f->layout, "nchw") == 0) o->layout = ER_LAYOUT_NCHW;
         else if (strcmp(f->layout, "nhwc") == 0) o->layout = ER_LAYOUT_NHWC;
         else return cli_usage(cmd, "--layout expects nchw or nhwc, got '%s'", f->layout);
+    }
+    if (f->resize) {
+        if (strcmp(f->resize, "area") == 0) o->resize_area = 1;
+        else if (strcmp(f->resize, "bilinear") == 0) o->resize_area = 0;
+        else return cli_usage(cmd, "--resize expects bilinear or area, got '%s'", f->resize);
     }
     if (f->bgr) o->bgr = 1;
     if (f->no_letterbox) o->letterbox = 0;

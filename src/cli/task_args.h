@@ -7,12 +7,12 @@
 
 /* Preprocessing flags given on the command line, applied over the sidecar's values. */
 typedef struct task_vision_flags {
-    const char *size, *mean, *std, *layout, *labels;
+    const char *size, *mean, *std, *layout, *labels, *resize;
     bool bgr, no_letterbox;
     int n_threads;
 } task_vision_flags;
 
-/* Handles --size, --mean, --std, --layout, --bgr, --labels, --threads at argv[*i]. Returns 1
+/* Handles --size, --mean, --std, --layout, --resize, --bgr, --labels, --threads at argv[*i]. Returns 1
  * when consumed, 0 when not one of these, or the usage exit status (> 1) after a message. */
 int task_vision_arg(const char *cmd, task_vision_flags *f, int argc, char **argv, int *i);
 

@@ -209,6 +209,68 @@ static void linear_taps(int i, int src_n, int dst_n, int *i0, int *i1, float *w1
     if (*w1 > 1.f) *w1 = 1.f;
 }
 
+/* Source spans covered by each destination cell along one axis: cell i covers
+ * [i*scale, (i+1)*scale); taps list (source index, weight) pairs, start[i]..start[i+1]. */
+static er_status area_taps(int src_n, int dst_n, int **start, int **idx, float **wt)
+{
+    double scale = (double)src_n / dst_n;
+    int max_taps = (int)ceil(scale) + 2;
+    *start = malloc(sizeof(int) * (size_t)(dst_n + 1));
+    *idx = malloc(sizeof(int) * (size_t)dst_n * (size_t)max_taps);
+    *wt = malloc(sizeof(float) * (size_t)dst_n * (size_t)max_taps);
+    if (!*start || !*idx || !*wt) return ER_ERR_NOMEM;
+    int n = 0;
+    for (int i = 0; i < dst_n; i++) {
+        double a = i * scale, b = (i + 1) * scale;
+        (*start)[i] = n;
+        for (int s = (int)floor(a); s < src_n && s < b; s++) {
+            double lo = s > a ? s : a, hi = s + 1 < b ? s + 1 : b;
+            if (hi <= lo) continue;
+            (*idx)[n] = s;
+            (*wt)[n++] = (float)((hi - lo) / scale);
+        }
+    }
+    (*start)[dst_n] = n;
+    return ER_OK;
+}
+
+er_status er_image_resize_area(const er_image *src, int width, int height, er_image *dst)
+{
+    if (width > src->width || height > src->height) return er_image_resize(src, width, height, dst);
+    er_status st = er_image_alloc(dst, width, height);
+    if (st != ER_OK) return st;
+    int *xs = NULL, *xi = NULL, *ys = NULL, *yi = NULL;
+    float *xw = NULL, *yw = NULL, *row = malloc(sizeof(float) * 3 * (size_t)width);
+    if (!row || area_taps(src->width, width, &xs, &xi, &xw) != ER_OK ||
+        area_taps(src->height, height, &ys, &yi, &yw) != ER_OK) {
+        st = ER_ERR_NOMEM;
+        er_image_free(dst);
+        goto done;
+    }
+    for (int y = 0; y < height; y++) {
+        for (int k = 0; k < 3 * width; k++) row[k] = 0;
+        for (int t = ys[y]; t < ys[y + 1]; t++) {
+            const uint8_t *in = src->data + (size_t)yi[t] * src->width * 3;
+            for (int x = 0; x < width; x++) {
+                float acc[3] = { 0, 0, 0 };
+                for (int u = xs[x]; u < xs[x + 1]; u++)
+                    for (int k = 0; k < 3; k++) acc[k] += xw[u] * (float)in[xi[u] * 3 + k];
+                for (int k = 0; k < 3; k++) row[3 * x + k] += yw[t] * acc[k];
+            }
+        }
+        uint8_t *out = dst->data + (size_t)y * width * 3;
+        for (int k = 0; k < 3 * width; k++) {
+            float v = row[k];
+            out[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lrintf(v));
+        }
+    }
+done:
+    free(row);
+    free(xs); free(xi); free(xw);
+    free(ys); free(yi); free(yw);
+    return st;
+}
+
 er_status er_image_resize(const er_image *src, int width, int height, er_image *dst)
 {
     er_status st = er_image_alloc(dst, width, height);

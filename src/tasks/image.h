@@ -11,6 +11,11 @@ er_status er_image_alloc(er_image *img, int width, int height);
 /* Bilinear resampling with pixel centres aligned (the convention of OpenCV's INTER_LINEAR). */
 er_status er_image_resize(const er_image *src, int width, int height, er_image *dst);
 
+/* Area (box-filter) resampling for shrinking: each output pixel averages the source pixels it
+ * covers, weighted by coverage, so thin strokes and fine texture are not aliased away as
+ * bilinear sampling does (OpenCV's INTER_AREA). Enlarging falls back to bilinear. */
+er_status er_image_resize_area(const er_image *src, int width, int height, er_image *dst);
+
 /* Samples the quadrilateral quad (tl, tr, br, bl in src pixels) into a width x height image
  * through the perspective map taking the quad's corners to the output's corners. Samples
  * outside src repeat the border. */

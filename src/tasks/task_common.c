@@ -324,6 +324,13 @@ static er_status read_vision(const er_sidecar *sc, er_vision_options *o, er_msg 
     }
     if ((v = er_sidecar_get(sc, "bgr"))) o->bgr = v->num[0] != 0;
     if ((v = er_sidecar_get(sc, "letterbox"))) o->letterbox = v->num[0] != 0;
+    if ((v = er_sidecar_get(sc, "resize"))) {
+        if (v->kind == ER_JSON_STR && strcmp(v->str, "area") == 0) o->resize_area = 1;
+        else if (v->kind == ER_JSON_STR && strcmp(v->str, "bilinear") == 0) o->resize_area = 0;
+        else
+            return er_fail(msg->text, sizeof(msg->text), ER_ERR_FORMAT,
+                           "sidecar '%s': \"resize\" must be \"bilinear\" or \"area\"", sc->path);
+    }
     if ((v = er_sidecar_get(sc, "labels"))) {
         if (v->kind != ER_JSON_STR)
             return er_fail(msg->text, sizeof(msg->text), ER_ERR_FORMAT,
@@ -421,18 +428,20 @@ er_status er_vision_input_size(const er_value_info *in, const er_vision_options 
 static er_status fit_image(const er_image *img, const er_vision_options *o, int w, int h,
                            er_image *dst, er_letterbox *lb)
 {
+    er_status (*resize)(const er_image *, int, int, er_image *) =
+        o->resize_area ? er_image_resize_area : er_image_resize;
     if (!o->letterbox) {
         lb->scale_x = (float)w / (float)img->width;
         lb->scale_y = (float)h / (float)img->height;
         lb->pad_x = lb->pad_y = 0;
-        return er_image_resize(img, w, h, dst);
+        return resize(img, w, h, dst);
     }
     float r = ER_MIN((float)w / (float)img->width, (float)h / (float)img->height);
     int nw = ER_MAX(1, (int)lroundf((float)img->width * r));
     int nh = ER_MAX(1, (int)lroundf((float)img->height * r));
     int px = (w - nw) / 2, py = (h - nh) / 2;
     er_image scaled;
-    er_status st = er_image_resize(img, nw, nh, &scaled);
+    er_status st = resize(img, nw, nh, &scaled);
     if (st == ER_OK) st = er_image_alloc(dst, w, h);
     if (st != ER_OK) {
         er_image_free(&scaled);
