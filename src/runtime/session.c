@@ -30,6 +30,7 @@ typedef struct er_step {
     double seconds;           /* profiling */
     int64_t calls;
     void *state;              /* from op->prepare */
+    bool borrowed_state;      /* state belongs to an earlier step with the same weights */
 } er_step;
 
 typedef struct er_input_slot {
@@ -212,8 +213,10 @@ done:
 static void release_plan(er_session *s)
 {
     for (int i = 0; i < s->n_steps; i++) {
-        if (s->steps[i].state && s->steps[i].op->release) s->steps[i].op->release(s->steps[i].state);
-        s->steps[i].state = NULL;
+        er_step *sp = &s->steps[i];
+        if (sp->state && !sp->borrowed_state && sp->op->release) sp->op->release(sp->state);
+        sp->state = NULL;
+        sp->borrowed_state = false;
     }
     for (int v = 0; v < s->g->n_values; v++) {
         free(s->folded[v]);
@@ -433,6 +436,89 @@ static void drop_file_pages(const er_session *s, const void *p, size_t n)
     }
 }
 
+static bool attrs_equal(const er_node *a, const er_node *b)
+{
+    if (a->n_attrs != b->n_attrs) return false;
+    for (int i = 0; i < a->n_attrs; i++) {
+        const er_attr *x = &a->attrs[i], *y = er_node_attr(b, x->name);
+        if (!y || x->type != y->type) return false;
+        switch (x->type) {
+        case ER_ATTR_INT: if (x->i != y->i) return false; break;
+        case ER_ATTR_FLOAT: if (x->f != y->f) return false; break;
+        case ER_ATTR_STRING: if (strcmp(x->s, y->s) != 0) return false; break;
+        case ER_ATTR_INTS:
+            if (x->n != y->n || (x->n && memcmp(x->ints, y->ints, sizeof(int64_t) * (size_t)x->n))) return false;
+            break;
+        case ER_ATTR_FLOATS:
+            if (x->n != y->n || (x->n && memcmp(x->floats, y->floats, sizeof(float) * (size_t)x->n))) return false;
+            break;
+        default: return false;
+        }
+    }
+    return true;
+}
+
+/* An earlier step whose state this one can use: the same op and attributes, the same constant
+ * inputs (by address) and the same shapes everywhere. Exporters alias one weight into many
+ * nodes (layers built as copies of one module); packing it once keeps one packed copy. */
+static const er_step *same_state_step(er_session *s, int upto)
+{
+    const er_step *me = &s->steps[upto];
+    if (!(me->op->flags & ER_OP_STATE_HOLDS_CONSTANTS)) return NULL;
+    const er_node *n = &s->g->nodes[me->node];
+    bool has_const = false;
+    for (int k = 0; k < n->n_in; k++) has_const |= n->in[k] >= 0 && s->kind[n->in[k]] == VK_CONST;
+    if (!has_const) return NULL;
+    for (int i = 0; i < upto; i++) {
+        const er_step *o = &s->steps[i];
+        if (o->op != me->op || !o->state || o->borrowed_state) continue;
+        const er_node *m = &s->g->nodes[o->node];
+        if (m->n_in != n->n_in || !attrs_equal(m, n) || !attrs_equal(n, m)) continue;
+        bool same = true;
+        for (int k = 0; k < n->n_in && same; k++) {
+            int a = n->in[k], b = m->in[k];
+            if ((a < 0) != (b < 0)) { same = false; break; }
+            if (a < 0) continue;
+            const er_tensor *ta = &s->t[a], *tb = &s->t[b];
+            same = ta->dtype == tb->dtype && er_shape_equal(ta->dims, ta->ndim, tb->dims, tb->ndim) &&
+                   (s->kind[a] == VK_CONST) == (s->kind[b] == VK_CONST) &&
+                   (s->kind[a] != VK_CONST || ta->data == tb->data);
+        }
+        if (same) return o;
+    }
+    return NULL;
+}
+
+/* After packing: constants that no step reads at run time are dropped. Those folded at
+ * planning (e.g. transposed weights) are freed; those in the model's file mapping have their
+ * pages released. This keeps one copy of each weight (the packed one) resident. */
+static void release_unread_constants(er_session *s)
+{
+    const er_graph *g = s->g;
+    bool *read = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *read);
+    if (!read) return;
+    for (int i = 0; i < g->n_outputs; i++) read[g->outputs[i]] = true;
+    for (int i = 0; i < s->n_steps; i++) {
+        const er_step *sp = &s->steps[i];
+        if (sp->state && (sp->op->flags & ER_OP_STATE_HOLDS_CONSTANTS)) continue;
+        const er_node *n = &g->nodes[sp->node];
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0) read[n->in[k]] = true;
+    }
+    for (int v = 0; v < g->n_values; v++) {
+        if (read[v] || s->kind[v] != VK_CONST || !s->t[v].data) continue;
+        if (s->folded[v]) {
+            s->folded_bytes -= er_tensor_nbytes(&s->t[v]);
+            free(s->folded[v]);
+            s->folded[v] = NULL;
+            s->t[v].data = NULL;
+        } else {
+            drop_file_pages(s, s->t[v].data, er_tensor_nbytes(&s->t[v]));
+        }
+    }
+    free(read);
+}
+
 static er_status plan(er_session *s)
 {
     const er_graph *g = s->g;
@@ -505,7 +591,7 @@ static er_status plan(er_session *s)
         } else {
             s->dynamic = true;
         }
-        s->steps[s->n_steps++] = (er_step){ ni, op, opset, 0, 0, NULL };
+        s->steps[s->n_steps++] = (er_step){ ni, op, opset, 0, 0, NULL, false };
     }
     if (st != ER_OK) {
         io_buf_free(&b);
@@ -518,6 +604,12 @@ static er_status plan(er_session *s)
             const er_node *n = &g->nodes[sp->node];
             node_io(s, n, b.in, b.out);
             fill_spare_outputs(&b, n);
+            const er_step *twin = same_state_step(s, i);
+            if (twin) {
+                sp->state = twin->state;
+                sp->borrowed_state = true;
+                continue;
+            }
             st = prepare_kernel(s, sp->op, n, sp->opset, b.in, b.out, &sp->state);
             if (st != ER_OK || !sp->state) continue;
             for (int k = 0; k < n->n_in; k++)
@@ -526,6 +618,7 @@ static er_status plan(er_session *s)
         }
         io_buf_free(&b);
         if (st != ER_OK) return st;
+        release_unread_constants(s);
     } else {
         io_buf_free(&b);
         /* Lifetimes still tell dynamic runs when to free. */

@@ -40,6 +40,9 @@ typedef void (*er_release_fn)(void *state);
 
 /* run reads only input shapes (Shape, Size): it folds at planning time. */
 #define ER_OP_SHAPE_ONLY 1u
+/* Once prepare has returned a state, run reads no constant input: the state holds what it
+ * needs (packed weights, copied bias). The session may then free or page out those inputs. */
+#define ER_OP_STATE_HOLDS_CONSTANTS 2u
 
 typedef struct er_op {
     const char *name;
