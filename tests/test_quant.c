@@ -94,23 +94,34 @@ static void set(er_tensor *t, er_dtype dt, int ndim, const int64_t *dims, void *
     t->data = data;
 }
 
-/* QLinearConv with packed weights vs the reference kernel, 3x3 pad 1 stride 2, 2 groups. */
-static void test_qconv_packed(void)
+typedef struct {
+    int64_t c, h, w, m, g, kh, kw, stride, pad;
+    bool x_signed;
+} qconv_case;
+
+/* QLinearConv with packed weights vs the reference kernel on one shape. */
+static void test_qconv_packed(const qconv_case *q)
 {
-    const int64_t N = 1, C = 8, H = 9, W = 11, M = 6, G = 2, KH = 3, KW = 3;
+    const int64_t N = 1, C = q->c, H = q->h, W = q->w, M = q->m, G = q->g, KH = q->kh, KW = q->kw;
     uint8_t *x = malloc((size_t)(N * C * H * W));
     int8_t *w = malloc((size_t)(M * (C / G) * KH * KW));
+    float *ws = malloc(sizeof(float) * (size_t)M);
+    int8_t *wz = calloc((size_t)M, 1);
+    int32_t *b = malloc(sizeof(int32_t) * (size_t)M);
     for (int64_t i = 0; i < N * C * H * W; i++) x[i] = (uint8_t)rnd();
     for (int64_t i = 0; i < M * (C / G) * KH * KW; i++) w[i] = (int8_t)(rnd() % 255 - 127);
-    float xs = 0.02f, ys = 0.5f, ws[6] = { 0.01f, 0.02f, 0.015f, 0.03f, 0.005f, 0.011f };
-    uint8_t xz = 117, yz = 121;
-    int8_t wz[6] = { 0 };
-    int32_t b[6] = { 100, -2000, 3000, 0, 5, -77 };
+    for (int64_t i = 0; i < M; i++) {
+        ws[i] = 0.002f + 0.0005f * (float)(rnd() % 40);
+        b[i] = (int32_t)(rnd() % 6001) - 3000;
+    }
+    float xs = 0.02f, ys = 0.5f;
+    uint8_t xz = q->x_signed ? (uint8_t)(int8_t)-11 : 117, yz = 121;
     er_tensor t[9], y_ref, y_fast;
     int64_t dx[4] = { N, C, H, W }, dw[4] = { M, C / G, KH, KW }, d6[1] = { M };
-    set(&t[0], ER_U8, 4, dx, x);
+    er_dtype xt = q->x_signed ? ER_I8 : ER_U8;
+    set(&t[0], xt, 4, dx, x);
     set(&t[1], ER_F32, 0, NULL, &xs);
-    set(&t[2], ER_U8, 0, NULL, &xz);
+    set(&t[2], xt, 0, NULL, &xz);
     set(&t[3], ER_I8, 4, dw, w);
     set(&t[4], ER_F32, 1, d6, ws);
     set(&t[5], ER_I8, 1, d6, wz);
@@ -119,9 +130,10 @@ static void test_qconv_packed(void)
     set(&t[8], ER_I32, 1, d6, b);
     er_tensor *in[9];
     for (int i = 0; i < 9; i++) in[i] = &t[i];
+    const int64_t pads[4] = { q->pad, q->pad, q->pad, q->pad }, strides[2] = { q->stride, q->stride };
     er_attr attrs[3] = {
-        { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = (const int64_t[]){ 1, 1, 1, 1 } },
-        { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = (const int64_t[]){ 2, 2 } },
+        { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = pads },
+        { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = strides },
         { .name = "group", .type = ER_ATTR_INT, .i = G },
     };
     er_node node = { .name = "qc", .op_type = "QLinearConv", .domain = "", .n_in = 9, .n_out = 1, .n_attrs = 3, .attrs = attrs };
@@ -132,7 +144,7 @@ static void test_qconv_packed(void)
     CHECK(op && op->infer(&ctx, in, 9, out, 1) == ER_OK, "infer: %s", err);
     if (!op || failures) return;
     int64_t total = er_tensor_numel(&y_ref);
-    void *ws_buf = malloc(ctx.workspace_bytes);
+    void *ws_buf = malloc(ctx.workspace_bytes + 1);
     uint8_t *r = malloc((size_t)total), *f = malloc((size_t)total);
     y_ref.data = r;
     ctx.workspace = ws_buf;
@@ -146,9 +158,11 @@ static void test_qconv_packed(void)
     CHECK(op->run(&ctx, in, 9, out, 1) == ER_OK, "packed run: %s", err);
     int worst = 0;
     for (int64_t i = 0; i < total; i++) worst = ER_MAX(worst, abs((int)r[i] - (int)f[i]));
-    CHECK(worst <= 1, "packed QLinearConv differs from the reference by %d (allowed 1: float vs double requant)", worst);
+    CHECK(worst <= 1, "packed QLinearConv C%lld %lldx%lld M%lld g%lld k%lldx%lld s%lld p%lld%s differs from the reference by %d "
+          "(allowed 1: float vs double requant)", (long long)C, (long long)H, (long long)W, (long long)M, (long long)G,
+          (long long)KH, (long long)KW, (long long)q->stride, (long long)q->pad, q->x_signed ? " int8" : "", worst);
     er_qconv_release(state);
-    free(ws_buf), free(r), free(f), free(x), free(w);
+    free(ws_buf), free(r), free(f), free(x), free(w), free(ws), free(wz), free(b);
 }
 
 /* A tiny graph Y = MatMul(X, W) written and read back. */
@@ -317,7 +331,13 @@ int main(void)
         test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], false);
         test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], true);
     }
-    test_qconv_packed();
+    const qconv_case convs[] = {
+        { 8, 9, 11, 6, 2, 3, 3, 2, 1, false },   { 16, 10, 13, 24, 1, 3, 3, 1, 1, false },
+        { 3, 23, 21, 16, 1, 7, 7, 2, 3, false }, { 32, 7, 9, 40, 1, 1, 1, 1, 0, false },
+        { 12, 9, 8, 20, 1, 1, 1, 2, 0, false },  { 13, 6, 17, 9, 1, 3, 3, 1, 1, true },
+        { 24, 5, 5, 17, 1, 1, 1, 1, 0, true },   { 5, 33, 35, 70, 1, 3, 3, 1, 0, false },
+    };
+    for (size_t i = 0; i < ER_ARRAY_LEN(convs); i++) test_qconv_packed(&convs[i]);
     test_writer_roundtrip();
     test_quantize_errors();
     test_raise_opset();

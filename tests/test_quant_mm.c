@@ -301,6 +301,7 @@ static void test_dw_rows(void)
 {
     if (er_cpu_isa() != ER_ISA_AVX512) return;
     static uint8_t plane[8 * 80 + ER_QDW_SLACK];
+    static float planef[8 * 80];
     static int8_t w[25];
     for (size_t i = 0; i < sizeof plane; i++) plane[i] = (uint8_t)rnd();
     for (int i = 0; i < 25; i++) w[i] = (int8_t)(rnd() % 255 - 127);
@@ -310,7 +311,8 @@ static void test_dw_rows(void)
             for (int sg = 0; sg < 2; sg++) {
                 int64_t ow = (80 - k) / stride + 1;
                 uint8_t y0[80], y1[80];
-                er_qdw_row r = { .x = plane, .pw = 80, .w = w, .kh = k, .kw = k, .stride = stride, .ow = ow,
+                er_qdw_plane_f32(plane, 8, 80, stride, planef);
+                er_qdw_row r = { .x = plane, .xf = planef, .pw = 80, .w = w, .kh = k, .kw = k, .stride = stride, .ow = ow,
                                  .bias = -12345, .mult = 0.0021f, .zp = sg ? -3.0f : 100.0f, .is_signed = sg, .y = y0 };
                 er_qdw_row_ref(&r);
                 r.y = y1;

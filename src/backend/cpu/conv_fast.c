@@ -53,7 +53,7 @@ static size_t conv_ws_bytes(er_kctx *ctx, er_tensor **in, const er_tensor *y)
 {
     const er_sgemm_kernel *k = er_sgemm_kernel_select();
     int threads = er_threadpool_size(ctx->pool);
-    int64_t n = er_tensor_numel(y) / (y->dims[0] * y->dims[1]);
+    int64_t planes = y->dims[0] * y->dims[1], n = planes > 0 ? er_tensor_numel(y) / planes : 0;
     size_t gemm = er_sgemm_workspace_floats(k, (int)n, threads);
     er_nn_window win;
     er_dw_geom g;

@@ -18,6 +18,21 @@ void er_qdw_row_ref(const er_qdw_row *r)
     }
 }
 
+void er_qdw_plane_f32(const uint8_t *x, int64_t ph, int64_t pw, int stride, float *dst)
+{
+    const int64_t half = (pw + 1) / 2;
+    for (int64_t i = 0; i < ph; i++) {
+        const uint8_t *r = x + i * pw;
+        float *d = dst + i * pw;
+        if (stride != 2) {
+            for (int64_t c = 0; c < pw; c++) d[c] = (float)r[c];
+            continue;
+        }
+        for (int64_t c = 0; c < half; c++) d[c] = (float)r[2 * c];
+        for (int64_t c = 0; c < pw / 2; c++) d[half + c] = (float)r[2 * c + 1];
+    }
+}
+
 er_qdw_row_fn er_qdw_row_select(void)
 {
     return er_cpu_isa() == ER_ISA_AVX512 ? er_qdw_row_avx512 : er_qdw_row_ref;

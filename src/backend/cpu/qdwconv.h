@@ -14,7 +14,8 @@
 
 typedef struct er_qdw_row {
     const uint8_t *x;         /* padded plane at the first input row of this output row */
-    int64_t pw;               /* padded row width in bytes */
+    const float *xf;          /* the same rows from er_qdw_plane_f32 (SIMD kernel, stride <= 2) */
+    int64_t pw;               /* padded row width in elements */
     const int8_t *w;          /* [kh][kw] */
     int kh, kw, stride;
     int64_t ow;               /* outputs in the row */
@@ -26,6 +27,11 @@ typedef struct er_qdw_row {
 
 /* Reads up to ER_QDW_SLACK bytes past the last tap of a row: pad the plane buffer. */
 #define ER_QDW_SLACK 128
+
+/* The padded plane [ph][pw] as float, converted once instead of once per tap. At stride 2
+ * each row holds its even columns, then from (pw + 1) / 2 its odd ones, so every tap of
+ * an output row reads consecutive floats. */
+void er_qdw_plane_f32(const uint8_t *x, int64_t ph, int64_t pw, int stride, float *dst);
 
 void er_qdw_row_ref(const er_qdw_row *r);
 void er_qdw_row_avx512(const er_qdw_row *r);

@@ -47,6 +47,12 @@ void er_qgemm_pack_x(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_
     }
 }
 
+void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst)
+{
+    for (int64_t c = 0; c < n; c++)
+        for (int j = 0; j < 4; j++) dst[c * 4 + j] = r[j][c * sw];
+}
+
 er_qgemm_fn er_qgemm_select(void)
 {
     er_cpu_features f;
@@ -58,4 +64,9 @@ er_qgemm_fn er_qgemm_select(void)
 er_qgemm_pack_fn er_qgemm_pack_select(void)
 {
     return er_cpu_isa() == ER_ISA_AVX512 ? er_qgemm_pack_x_avx512 : er_qgemm_pack_x;
+}
+
+er_qgemm_pack4_fn er_qgemm_pack4_select(void)
+{
+    return er_cpu_isa() == ER_ISA_AVX512 ? er_qgemm_pack4_avx512 : er_qgemm_pack4;
 }

@@ -21,39 +21,104 @@ static inline void store_row(const er_qgemm_out *o, int64_t m, int64_t n, __m512
 
 static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
-/* rows [m, m + mr), columns [n, n + 32) clipped at n1 */
-static void tile(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int mr, int64_t n,
-                 int64_t n1, const er_qgemm_out *o)
+/* rows [m, m + mr), columns [n, n + 16 * nv) clipped at n1; inlined with constant mr and nv
+ * so the K loop carries no row or width tests */
+static inline __attribute__((always_inline)) void tile(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np,
+                                                       int64_t m, const int mr, int64_t n, const int nv, int64_t n1,
+                                                       const er_qgemm_out *o)
 {
     __m512i acc[MR][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-    bool two = n + 16 < n1;
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
     const int32_t *wr = w + m * k4;
-    for (int64_t g = 0; g < k4; g++) {
-        const uint8_t *xp = x + (g * np + n) * 4;
+    const uint8_t *xp = x + n * 4;
+    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
         __m512i x0 = _mm512_loadu_si512(xp);
-        __m512i x1 = two ? _mm512_loadu_si512(xp + 64) : _mm512_setzero_si512();
-        for (int r = 0; r < MR; r++) {
-            if (r >= mr) break;
+        __m512i x1 = nv == 2 ? _mm512_loadu_si512(xp + 64) : x0;
+        for (int r = 0; r < mr; r++) {
             __m512i wv = _mm512_set1_epi32(wr[r * k4 + g]);
             acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x0, wv);
-            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wv);
+            if (nv == 2) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wv);
         }
     }
     for (int r = 0; r < mr; r++) {
         store_row(o, m + r, n, acc[r][0], tail_mask(n1 - n));
-        if (two) store_row(o, m + r, n + 16, acc[r][1], tail_mask(n1 - n - 16));
+        if (nv == 2) store_row(o, m + r, n + 16, acc[r][1], tail_mask(n1 - n - 16));
     }
 }
 
+/* The full 8 x 32 tile with named accumulators: gcc keeps these in registers, where the
+ * array form above makes it copy every accumulator once per K step. */
+#define DP_ROW(R)                                                                                            \
+    do {                                                                                                     \
+        __m512i wv = _mm512_set1_epi32(wr[(R) * k4 + g]);                                                    \
+        a##R##0 = _mm512_dpbusd_epi32(a##R##0, x0, wv);                                                      \
+        a##R##1 = _mm512_dpbusd_epi32(a##R##1, x1, wv);                                                      \
+    } while (0)
+
+static void tile8x32(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t n, int64_t n1,
+                     const er_qgemm_out *o)
+{
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    __m512i a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+    const int32_t *wr = w + m * k4;
+    const uint8_t *xp = x + n * 4;
+    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
+        __m512i x0 = _mm512_loadu_si512(xp), x1 = _mm512_loadu_si512(xp + 64);
+        DP_ROW(0);
+        DP_ROW(1);
+        DP_ROW(2);
+        DP_ROW(3);
+        DP_ROW(4);
+        DP_ROW(5);
+        DP_ROW(6);
+        DP_ROW(7);
+    }
+    const __m512i acc[MR][2] = { { a00, a01 }, { a10, a11 }, { a20, a21 }, { a30, a31 },
+                                 { a40, a41 }, { a50, a51 }, { a60, a61 }, { a70, a71 } };
+    for (int r = 0; r < MR; r++) {
+        store_row(o, m + r, n, acc[r][0], tail_mask(n1 - n));
+        store_row(o, m + r, n + 16, acc[r][1], tail_mask(n1 - n - 16));
+    }
+}
+
+#define TILE_CASE(R)                                                                                         \
+    case R:                                                                                                  \
+        if (nv == 2) tile(w, x, k4, np, m, R, n, 2, n1, o);                                                  \
+        else tile(w, x, k4, np, m, R, n, 1, n1, o);                                                          \
+        break;
+
+static void tile_any(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t m1, int64_t n,
+                     int64_t n1, const er_qgemm_out *o)
+{
+    const int nv = n + 16 < n1 ? 2 : 1;
+    if (nv == 2 && m1 - m >= MR) {
+        tile8x32(w, x, k4, np, m, n, n1, o);
+        return;
+    }
+    switch (m1 - m < MR ? m1 - m : MR) {
+        TILE_CASE(1)
+        TILE_CASE(2)
+        TILE_CASE(3)
+        TILE_CASE(4)
+        TILE_CASE(5)
+        TILE_CASE(6)
+        TILE_CASE(7)
+        TILE_CASE(8)
+    }
+}
+
+/* The larger operand is walked once: with more rows than columns (deep layers: big weights,
+ * small images) each row tile stays in L1 while the columns stream from L2, else each
+ * column tile stays while the weights stream. */
 void er_qgemm_u8s8_avx512vnni(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0,
                               int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o)
 {
-    for (int64_t n = n0; n < n1; n += 32)
-        for (int64_t m = m0; m < m1; m += MR) {
-            int mr = (int)(m1 - m < MR ? m1 - m : MR);
-            tile(w, x, k4, np, m, mr, n, n1, o);
-        }
+    if (m1 - m0 > n1 - n0)
+        for (int64_t m = m0; m < m1; m += MR)
+            for (int64_t n = n0; n < n1; n += 32) tile_any(w, x, k4, np, m, m1, n, n1, o);
+    else
+        for (int64_t n = n0; n < n1; n += 32)
+            for (int64_t m = m0; m < m1; m += MR) tile_any(w, x, k4, np, m, m1, n, n1, o);
 }
 
 /* Interleaves 4 rows 16 columns at a time: bytes (r0, r1) then (r01, r23) pairs give the
@@ -82,4 +147,47 @@ void er_qgemm_pack_x_avx512(const uint8_t *x, int64_t ldx, int64_t k, int64_t n,
         /* the last partial group: pack it alone with the portable code */
         er_qgemm_pack_x(x + kfull * ldx, ldx, k - kfull, n, pad, dst + kfull / 4 * np * 4);
     }
+}
+
+static inline void interleave16(__m128i a, __m128i b, __m128i e, __m128i f, uint8_t *d)
+{
+    __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+    __m128i ef0 = _mm_unpacklo_epi8(e, f), ef1 = _mm_unpackhi_epi8(e, f);
+    _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(ab0, ef0));
+    _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(ab0, ef0));
+    _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(ab1, ef1));
+    _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(ab1, ef1));
+}
+
+/* 16 bytes at stride 1, or the even bytes of 32 (the low byte of each 16-bit word) at stride 2. */
+static inline __m128i load16(const uint8_t *p, int64_t sw)
+{
+    if (sw == 1) return _mm_loadu_si128((const __m128i *)p);
+    return _mm256_cvtepi16_epi8(_mm256_loadu_si256((const __m256i *)p));
+}
+
+void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst)
+{
+    int64_t c = 0;
+    if (sw == 1 || sw == 2)
+        for (; c + 16 <= n; c += 16) {
+            int64_t o = c * sw;
+            interleave16(load16(r[0] + o, sw), load16(r[1] + o, sw), load16(r[2] + o, sw), load16(r[3] + o, sw), dst + c * 4);
+        }
+    if (sw == 1 && c < n) {
+        __mmask16 k = (__mmask16)((1u << (n - c)) - 1);
+        interleave16(_mm_maskz_loadu_epi8(k, r[0] + c), _mm_maskz_loadu_epi8(k, r[1] + c),
+                     _mm_maskz_loadu_epi8(k, r[2] + c), _mm_maskz_loadu_epi8(k, r[3] + c), dst + c * 4);
+        return;
+    }
+    if (sw == 2 && c < n) {
+        __mmask16 k = (__mmask16)((1u << (n - c)) - 1);
+        const uint8_t *p[4] = { r[0] + 2 * c, r[1] + 2 * c, r[2] + 2 * c, r[3] + 2 * c };
+        __m128i v[4];
+        for (int j = 0; j < 4; j++) v[j] = _mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi16(k, p[j]));
+        interleave16(v[0], v[1], v[2], v[3], dst + c * 4);
+        return;
+    }
+    for (; c < n; c++)
+        for (int j = 0; j < 4; j++) dst[c * 4 + j] = r[j][c * sw];
 }

@@ -15,15 +15,22 @@ typedef struct qconv_state {
     int32_t *w32;             /* [group][mg][k4] */
     int32_t *bias;            /* [c_out] */
     float *mult;              /* [c_out] */
-    uint8_t *col;             /* [kg][n] im2col scratch */
+    uint8_t *col;             /* [4][n] im2col rows of one K group */
     uint8_t *xpack;           /* [k4][np][4] */
     er_qgemm_fn gemm;
     er_qgemm_pack_fn pack;
+    bool pointwise;           /* 1x1, stride 1, no pad, uint8 input: the input already is the im2col */
+    /* 2-D without dilation: im2col packs straight from zero-point-padded planes */
+    bool direct;
+    uint8_t *padded;          /* [cg][ph][pw] */
+    uint8_t *pad_row;         /* a row of zero points for the K padding */
+    er_qgemm_pack4_fn pack4;
     /* depthwise 2-D (group = C_in = C_out): direct kernel on zero-point-padded planes */
     bool dw;
     int64_t ph, pw;           /* padded plane */
     int n_planes;             /* one plane buffer per thread */
     uint8_t *planes;
+    float *planes_f;          /* the same planes as float (er_qdw_plane_f32) */
     er_qdw_row_fn dw_row;
 } qconv_state;
 
@@ -37,6 +44,9 @@ void er_qconv_release(void *state)
     er_aligned_free(s->col);
     er_aligned_free(s->xpack);
     er_aligned_free(s->planes);
+    er_aligned_free(s->planes_f);
+    er_aligned_free(s->padded);
+    er_aligned_free(s->pad_row);
     free(s);
 }
 
@@ -83,6 +93,36 @@ static bool depthwise_form(const qconv_state *s, const er_tensor *x, const er_te
            win->dil[2] == 1 && s->kg <= ER_QDW_MAX_TAPS;
 }
 
+static bool pointwise_form(const qconv_state *s)
+{
+    const er_nn_window *w = &s->w;
+    bool unit = !s->x_signed;
+    for (int d = 0; d < 3; d++)
+        unit = unit && w->k[d] == 1 && w->stride[d] == 1 && w->pad0[d] == 0 && w->pad1[d] == 0;
+    return unit;
+}
+
+static bool direct_form(const qconv_state *s, const er_tensor *x)
+{
+    const er_nn_window *w = &s->w;
+    return x->ndim == 4 && !s->pointwise && w->dil[1] == 1 && w->dil[2] == 1;
+}
+
+static bool direct_buffers(qconv_state *s)
+{
+    const er_nn_window *w = &s->w;
+    s->direct = true;
+    s->ph = w->pad0[1] + w->in[1] + w->pad1[1];
+    s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
+    int64_t row = w->out[2] * w->stride[2] + 64;
+    s->padded = er_aligned_alloc((size_t)(s->c_in / s->group * s->ph * s->pw + ER_QDW_SLACK + 64));
+    s->pad_row = er_aligned_alloc((size_t)row);
+    if (!s->padded || !s->pad_row) return false;
+    memset(s->pad_row, s->x_pad, (size_t)row);
+    s->pack4 = er_qgemm_pack4_select();
+    return true;
+}
+
 static bool dw_buffers(qconv_state *s, er_threadpool *pool)
 {
     const er_nn_window *w = &s->w;
@@ -91,8 +131,9 @@ static bool dw_buffers(qconv_state *s, er_threadpool *pool)
     s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
     s->n_planes = pool ? er_threadpool_size(pool) : 1;
     s->planes = er_aligned_alloc((size_t)(s->n_planes * (s->ph * s->pw + ER_QDW_SLACK)));
+    s->planes_f = er_aligned_alloc(sizeof(float) * (size_t)(s->n_planes * s->ph * s->pw));
     s->dw_row = er_qdw_row_select();
-    return s->planes != NULL;
+    return s->planes && s->planes_f;
 }
 
 er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state)
@@ -131,53 +172,91 @@ er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
         *state = s;
         return ER_OK;
     }
+    s->pointwise = pointwise_form(s);
     s->gemm = er_qgemm_select();
     s->pack = er_qgemm_pack_select();
-    s->col = er_aligned_alloc((size_t)(s->kg * s->n));
+    s->col = er_aligned_alloc((size_t)(4 * s->n));
     s->xpack = er_aligned_alloc((size_t)(s->k4 * s->np * 4 + 64));
-    if (!s->col || !s->xpack || !pack_weights(s, in, n_in)) {
+    if (!s->col || !s->xpack || !pack_weights(s, in, n_in) || (direct_form(s, x) && !direct_buffers(s))) {
         er_qconv_release(s);
         return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing weights");
     }
+    /* the GEMM reads the columns past N of each K group; they never change */
+    memset(s->xpack, s->x_pad, (size_t)(s->k4 * s->np * 4 + 64));
     *state = s;
     (void)out;
     return ER_OK;
 }
 
-/* im2col of one group of one image: row k = (c, kd, kh, kw), column = output position.
- * Each output row copies its in-bounds span and fills the rest with the zero point. */
-static void im2col(const qconv_state *s, const uint8_t *x)
+/* One im2col row k = (c, kd, kh, kw) of one group: for each output position, the input
+ * element under tap k, or the zero point where the tap falls in the padding. */
+static void im2col_row(const qconv_state *s, const uint8_t *x, int64_t k, uint8_t *dst)
 {
     const er_nn_window *w = &s->w;
-    const int64_t cg = s->c_in / s->group, in_plane = w->in[0] * w->in[1] * w->in[2], ow_n = w->out[2];
+    const int64_t kw = k % w->k[2], kh = k / w->k[2] % w->k[1], kd = k / (w->k[2] * w->k[1]) % w->k[0];
+    const int64_t c = k / (w->k[2] * w->k[1] * w->k[0]), ow_n = w->out[2];
+    const uint8_t *xc = x + c * w->in[0] * w->in[1] * w->in[2];
     const uint8_t flip = s->x_signed ? 0x80 : 0;
-    uint8_t *row = s->col;
-    for (int64_t c = 0; c < cg; c++)
-        for (int64_t kd = 0; kd < w->k[0]; kd++)
-            for (int64_t kh = 0; kh < w->k[1]; kh++)
-                for (int64_t kw = 0; kw < w->k[2]; kw++, row += s->n) {
-                    const uint8_t *xc = x + c * in_plane;
-                    const int64_t woff = kw * w->dil[2] - w->pad0[2], sw = w->stride[2];
-                    int64_t lo, hi;
-                    er_nn_valid_range(ow_n, w->in[2], sw, woff, &lo, &hi);
-                    uint8_t *dst = row;
-                    for (int64_t od = 0; od < w->out[0]; od++) {
-                        int64_t id = od * w->stride[0] + kd * w->dil[0] - w->pad0[0];
-                        for (int64_t oh = 0; oh < w->out[1]; oh++, dst += ow_n) {
-                            int64_t ih = oh * w->stride[1] + kh * w->dil[1] - w->pad0[1];
-                            if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1] || lo >= hi) {
-                                memset(dst, s->x_pad, (size_t)ow_n);
-                                continue;
-                            }
-                            const uint8_t *xr = xc + (id * w->in[1] + ih) * w->in[2] + woff;
-                            memset(dst, s->x_pad, (size_t)lo);
-                            if (sw == 1 && !flip) memcpy(dst + lo, xr + lo, (size_t)(hi - lo));
-                            else
-                                for (int64_t ow = lo; ow < hi; ow++) dst[ow] = (uint8_t)(xr[ow * sw] ^ flip);
-                            memset(dst + hi, s->x_pad, (size_t)(ow_n - hi));
-                        }
-                    }
-                }
+    const int64_t woff = kw * w->dil[2] - w->pad0[2], sw = w->stride[2];
+    int64_t lo, hi;
+    er_nn_valid_range(ow_n, w->in[2], sw, woff, &lo, &hi);
+    for (int64_t od = 0; od < w->out[0]; od++) {
+        int64_t id = od * w->stride[0] + kd * w->dil[0] - w->pad0[0];
+        for (int64_t oh = 0; oh < w->out[1]; oh++, dst += ow_n) {
+            int64_t ih = oh * w->stride[1] + kh * w->dil[1] - w->pad0[1];
+            if (id < 0 || id >= w->in[0] || ih < 0 || ih >= w->in[1] || lo >= hi) {
+                memset(dst, s->x_pad, (size_t)ow_n);
+                continue;
+            }
+            const uint8_t *xr = xc + (id * w->in[1] + ih) * w->in[2] + woff;
+            memset(dst, s->x_pad, (size_t)lo);
+            if (sw == 1 && !flip) memcpy(dst + lo, xr + lo, (size_t)(hi - lo));
+            else
+                for (int64_t ow = lo; ow < hi; ow++) dst[ow] = (uint8_t)(xr[ow * sw] ^ flip);
+            memset(dst + hi, s->x_pad, (size_t)(ow_n - hi));
+        }
+    }
+}
+
+/* im2col of one group of one image straight into the packed GEMM layout, four rows at a
+ * time so the unpacked rows stay in L1 instead of round-tripping a K x N buffer. */
+static void pad_plane(const qconv_state *s, const uint8_t *x, uint8_t *p);
+
+/* The direct form: every tap of an output row reads one strided span of a padded plane. */
+static void im2col_direct(const qconv_state *s, const uint8_t *x)
+{
+    const er_nn_window *w = &s->w;
+    const int64_t plane = s->ph * s->pw, in_plane = w->in[1] * w->in[2], ow_n = w->out[2], taps = w->k[1] * w->k[2];
+    for (int64_t c = 0; c < s->c_in / s->group; c++) pad_plane(s, x + c * in_plane, s->padded + c * plane);
+    for (int64_t g = 0; g < s->k4; g++) {
+        const uint8_t *base[4], *r[4];
+        for (int j = 0; j < 4; j++) {
+            int64_t k = 4 * g + j, c = k / taps, kh = k % taps / w->k[2], kw = k % w->k[2];
+            base[j] = k < s->kg ? s->padded + c * plane + kh * s->pw + kw : NULL;
+        }
+        uint8_t *dst = s->xpack + g * s->np * 4;
+        for (int64_t oh = 0; oh < w->out[1]; oh++) {
+            for (int j = 0; j < 4; j++) r[j] = base[j] ? base[j] + oh * w->stride[1] * s->pw : s->pad_row;
+            s->pack4(r, w->stride[2], ow_n, dst + oh * ow_n * 4);
+        }
+    }
+}
+
+static void im2col_pack(const qconv_state *s, const uint8_t *x)
+{
+    if (s->pointwise) {
+        s->pack(x, s->n, s->kg, s->n, s->x_pad, s->xpack);
+        return;
+    }
+    if (s->direct) {
+        im2col_direct(s, x);
+        return;
+    }
+    for (int64_t g = 0; g < s->k4; g++) {
+        int64_t rows = ER_MIN(4, s->kg - 4 * g);
+        for (int64_t j = 0; j < rows; j++) im2col_row(s, x, 4 * g + j, s->col + j * s->n);
+        s->pack(s->col, s->n, rows, s->n, s->x_pad, s->xpack + g * s->np * 4);
+    }
 }
 
 typedef struct {
@@ -225,14 +304,17 @@ static void dw_planes(void *arg, int64_t begin, int64_t end, int tid)
     const er_nn_window *w = &s->w;
     const int64_t in_plane = w->in[1] * w->in[2], out_plane = w->out[1] * w->out[2];
     uint8_t *p = s->planes + (size_t)tid * (size_t)(s->ph * s->pw + ER_QDW_SLACK);
+    float *pf = s->planes_f + (size_t)tid * (size_t)(s->ph * s->pw);
     for (int64_t pl = begin; pl < end; pl++) {
         int64_t c = pl % s->c_out;
         pad_plane(s, t->x + pl * in_plane, p);
+        er_qdw_plane_f32(p, s->ph, s->pw, (int)w->stride[2], pf);
         er_qdw_row r = { .pw = s->pw, .w = (const int8_t *)(s->w32 + c * s->k4), .kh = (int)w->k[1], .kw = (int)w->k[2],
                          .stride = (int)w->stride[2], .ow = w->out[2], .bias = s->bias[c], .mult = s->mult[c],
                          .zp = t->yzp, .is_signed = t->ysigned };
         for (int64_t oh = 0; oh < w->out[1]; oh++) {
             r.x = p + oh * w->stride[1] * s->pw;
+            r.xf = pf + oh * w->stride[1] * s->pw;
             r.y = (uint8_t *)t->y + pl * out_plane + oh * w->out[2];
             s->dw_row(&r);
         }
@@ -261,8 +343,7 @@ er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     for (int64_t b = 0; b < x->dims[0]; b++)
         for (int64_t g = 0; g < s->group; g++) {
             const uint8_t *xg = (const uint8_t *)x->data + (b * s->c_in + g * cg) * in_plane;
-            im2col(s, xg);
-            s->pack(s->col, s->n, s->kg, s->n, s->x_pad, s->xpack);
+            im2col_pack(s, xg);
             int64_t m0 = g * s->mg;
             gemm_task t = {
                 .s = s, .w = s->w32 + m0 * s->k4,
