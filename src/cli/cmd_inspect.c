@@ -138,8 +138,11 @@ static bool node_macs(const er_session *s, const er_node *n, int64_t *macs)
     const char *op = n->op_type;
     const er_tensor *y = node_tensor(s, n, false, 0);
     *macs = -1;
-    if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return false;
-    if (!strcmp(op, "Conv") || !strcmp(op, "ConvInteger") || !strcmp(op, "QLinearConv")) {
+    /* Graph passes replace ops by fused ones (domain "edgerun"); they keep the inputs' order. */
+    if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0 && strcmp(n->domain, "edgerun") != 0 &&
+        strcmp(n->domain, "com.microsoft") != 0)
+        return false;
+    if (!strcmp(op, "Conv") || !strcmp(op, "FusedConv") || !strcmp(op, "ConvInteger") || !strcmp(op, "QLinearConv")) {
         const er_tensor *w = node_tensor(s, n, true, !strcmp(op, "QLinearConv") ? 3 : 1);
         if (y && w && w->ndim >= 2) *macs = er_tensor_numel(y) * prod_from(w, 1);
         return true;
@@ -149,13 +152,13 @@ static bool node_macs(const er_session *s, const er_node *n, int64_t *macs)
         if (x && w && w->ndim >= 2) *macs = er_tensor_numel(x) * prod_from(w, 1);
         return true;
     }
-    if (!strcmp(op, "Gemm")) {
+    if (!strcmp(op, "Gemm") || !strcmp(op, "QGemm")) {
         const er_tensor *a = node_tensor(s, n, true, 0);
         if (y && a && a->ndim == 2)
             *macs = er_tensor_numel(y) * a->dims[er_attr_int(n, "transA", 0) ? 0 : 1];
         return true;
     }
-    if (!strcmp(op, "MatMul") || !strcmp(op, "MatMulInteger") || !strcmp(op, "QLinearMatMul")) {
+    if (!strcmp(op, "MatMul") || !strcmp(op, "FusedMatMul") || !strcmp(op, "MatMulInteger") || !strcmp(op, "QLinearMatMul")) {
         const er_tensor *a = node_tensor(s, n, true, 0);
         if (y && a && a->ndim >= 1) *macs = er_tensor_numel(y) * a->dims[a->ndim - 1];
         return true;
@@ -177,7 +180,14 @@ static void count_macs(report *r)
             continue;
         }
         r->macs += m;
-        op_stat *o = find_op(r, n);
+        /* MACs of a fused node count for the model op it was made from. */
+        er_node base = *n;
+        if (!strcmp(n->domain, "edgerun")) {
+            base.domain = "";
+            if (!strcmp(n->op_type, "FusedConv")) base.op_type = "Conv";
+            else if (!strcmp(n->op_type, "FusedMatMul")) base.op_type = "MatMul";
+        }
+        op_stat *o = find_op(r, &base);
         if (o) o->macs += m;
     }
 }
@@ -295,6 +305,8 @@ static void print_text(const report *r)
            cli_bytes_str((double)r->stats.arena_bytes, b1, sizeof b1), r->stats.arena_bytes,
            cli_bytes_str((double)r->stats.folded_bytes, b2, sizeof b2), r->stats.n_nodes,
            r->stats.dynamic ? ", dynamic shapes (allocated per run)" : "");
+    printf("nodes       %d in the model, %d after graph passes, %d per run after constant folding\n",
+           r->stats.n_model_nodes, r->stats.n_optimized_nodes, r->stats.n_nodes);
 }
 
 static void print_values_json(const report *r, bool inputs)
@@ -365,8 +377,10 @@ static void print_json(const report *r)
             printf(": %lld", (long long)r->ops[i].macs);
             first = 0;
         }
-        printf("}, \"plan\": {\"arena_bytes\": %zu, \"folded_bytes\": %zu, \"nodes_per_run\": %d, \"dynamic\": %s}",
-               r->stats.arena_bytes, r->stats.folded_bytes, r->stats.n_nodes, r->stats.dynamic ? "true" : "false");
+        printf("}, \"plan\": {\"arena_bytes\": %zu, \"folded_bytes\": %zu, \"model_nodes\": %d, "
+               "\"optimized_nodes\": %d, \"nodes_per_run\": %d, \"dynamic\": %s}",
+               r->stats.arena_bytes, r->stats.folded_bytes, r->stats.n_model_nodes, r->stats.n_optimized_nodes,
+               r->stats.n_nodes, r->stats.dynamic ? "true" : "false");
     } else {
         printf(", \"macs\": null, \"plan\": null, \"plan_error\": ");
         cli_json_str(stdout, r->plan_error);
