@@ -24,7 +24,7 @@ fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 NM=${LLAMACPP_NODE_MODULES:-}
-for cand in "$NM" "$ROOT/node_modules" /tmp/llamacpp/node_modules; do
+for cand in "$NM" "$ROOT/.cache/llamacpp/node_modules" "$ROOT/node_modules" /tmp/llamacpp/node_modules; do
   if [ -n "$cand" ] && [ -d "$cand/node-llama-cpp" ]; then NM=$cand; break; fi
 done
 [ -d "$NM/node-llama-cpp" ] || { NM=""; echo "note: node-llama-cpp not found, llama.cpp comparisons skipped"; }

@@ -146,6 +146,14 @@ static const conv_case conv_cases[] = {
     { 1, 3, 5, 70, 3, 3, 3, 1, 2, 1, 1, 1, 3, true, false },      /* depthwise wide rows, stride (1,2) */
     { 1, 5, 3, 40, 5, 5, 5, 2, 1, 2, 2, 1, 5, true, false },      /* depthwise 5×5 on 3 rows */
     { 1, 6, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 6, true, false },      /* channel multiplier 2 */
+    { 1, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 16, true, false },    /* depthwise flat plane, width < 16 */
+    { 1, 8, 14, 14, 8, 3, 3, 1, 1, 1, 1, 1, 8, true, false },     /* depthwise flat plane, width 14 */
+    { 1, 5, 5, 3, 5, 3, 3, 1, 1, 1, 1, 1, 5, false, false },      /* depthwise flat plane, width 3 */
+    { 1, 4, 6, 9, 4, 3, 3, 1, 1, 2, 1, 1, 4, true, false },       /* depthwise flat, more rows out than in */
+    { 1, 4, 6, 9, 4, 3, 3, 1, 1, 0, 2, 1, 4, true, false },       /* depthwise s1, wider out than in */
+    { 1, 12, 14, 14, 12, 3, 3, 2, 2, 1, 1, 1, 12, true, false },  /* depthwise s2 padded, even size */
+    { 1, 7, 7, 7, 7, 3, 3, 2, 2, 1, 1, 1, 7, true, false },       /* depthwise s2 padded, odd size */
+    { 1, 3, 9, 40, 3, 3, 3, 2, 2, 2, 2, 1, 3, true, false },      /* depthwise s2 pad 2, row tail */
     { 1, 5, 1, 37, 11, 1, 4, 1, 3, 0, 2, 1, 1, true, true },      /* 1-D */
     { 1, 4, 3, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, true, false },       /* 1×1 output */
     { 1, 10, 6, 29, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* wide rows, row tail */
@@ -233,6 +241,12 @@ static void conv_suite(er_threadpool *pool)
         for (size_t i = 0; i < ER_ARRAY_LEN(conv_cases); i += 3)
             check_conv(&conv_cases[i], pool, acts[a], a % 2 == 0);
     for (size_t i = 1; i < ER_ARRAY_LEN(conv_cases); i += 2) check_conv(&conv_cases[i], pool, ER_ACT_NONE, true);
+    /* depthwise ReLU and Clip without a residual: applied inside the AVX-512 kernel's store */
+    for (size_t i = 0; i < ER_ARRAY_LEN(conv_cases); i++)
+        if (conv_cases[i].group == conv_cases[i].c && conv_cases[i].m == conv_cases[i].c) {
+            check_conv(&conv_cases[i], pool, ER_ACT_RELU, false);
+            check_conv(&conv_cases[i], pool, ER_ACT_CLIP, false);
+        }
 }
 
 typedef struct pool_case {

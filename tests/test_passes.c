@@ -338,6 +338,129 @@ static void test_broadcast_residual(void)
     er_graph_free(g);
 }
 
+/* A one-element float constant. */
+static int scalar(er_graph *g, const char *name, float v)
+{
+    unsigned seed = 0;
+    return init(g, name, NULL, 0, &seed, &v);
+}
+
+/* y = op(a, b) as a new value named name. */
+static int binary(er_graph *g, const char *op, int a, int b, const char *name)
+{
+    int in[2] = { a, b }, y = value(g, name);
+    node(g, op, 2, in, y);
+    return y;
+}
+
+static int unary(er_graph *g, const char *op, int a, const char *name)
+{
+    int y = value(g, name);
+    node(g, op, 1, &a, y);
+    return y;
+}
+
+/* x · 0.5 · (1 + Erf(x/√2)) in one of the exporters' orders (variant 0: torch's
+ * ((x·e)·0.5) with Div; 1: (x·0.5)·e with Mul by 1/√2; 2: (0.5·e)·x). */
+static int gelu_pattern(er_graph *g, int x, int variant, const char *p)
+{
+    char n[8][32];
+    for (int i = 0; i < 8; i++) snprintf(n[i], sizeof n[i], "%s%d", p, i);
+    int s = variant == 1 ? binary(g, "Mul", scalar(g, n[0], 0.70710678f), x, n[1])
+                         : binary(g, "Div", x, scalar(g, n[0], 1.41421356f), n[1]);
+    int e = binary(g, "Add", scalar(g, n[2], 1.0f), unary(g, "Erf", s, n[3]), n[4]);
+    int half = scalar(g, n[5], 0.5f);
+    if (variant == 0) return binary(g, "Mul", binary(g, "Mul", x, e, n[6]), half, n[7]);
+    if (variant == 1) return binary(g, "Mul", binary(g, "Mul", x, half, n[6]), e, n[7]);
+    return binary(g, "Mul", x, binary(g, "Mul", half, e, n[6]), n[7]);
+}
+
+/* MatMul by a constant [k×n] weight. */
+static int matmul(er_graph *g, int x, int k, int n, const char *name, unsigned *seed)
+{
+    char wn[64];
+    snprintf(wn, sizeof wn, "%s_w", name);
+    int64_t wd[2] = { k, n };
+    return binary(g, "MatMul", x, init(g, wn, wd, 2, seed, NULL), name);
+}
+
+/* MatMul + bias + GELU (torch's erf form) and MatMul + bias + Relu: two FusedMatMul. */
+static void test_matmul_gelu(void)
+{
+    int x;
+    unsigned seed = 8;
+    er_graph *g = graph_begin(2, 5, 12, &x);
+    int64_t bd[1] = { 16 }, bd2[1] = { 7 };
+    int h = binary(g, "Add", init(g, "b1", bd, 1, &seed, NULL), matmul(g, x, 12, 16, "mm1", &seed), "h");
+    int a = gelu_pattern(g, h, 0, "ge");
+    int y = binary(g, "Add", matmul(g, a, 16, 7, "mm2", &seed), init(g, "b2", bd2, 1, &seed, NULL), "y");
+    int r = unary(g, "Relu", y, "r");
+    graph_outputs(g, 1, &r);
+    check("MatMul+bias, GELU pattern, MatMul+bias+Relu", g, 7, true);
+    er_graph_free(g);
+}
+
+/* The other GELU orders become a Gelu node (no MatMul to join). */
+static void test_gelu_variants(void)
+{
+    for (int v = 1; v < 3; v++) {
+        int x;
+        er_graph *g = graph_begin(3, 4, 5, &x);
+        int y = gelu_pattern(g, x, v, "ge");
+        graph_outputs(g, 1, &y);
+        check(v == 1 ? "GELU (x*0.5)*e" : "GELU x*(0.5*e)", g, 5, false);
+        er_graph_free(g);
+    }
+}
+
+/* torch's LayerNorm decomposition → LayerNormalization; then MatMul + Relu without bias. */
+static void test_layernorm(void)
+{
+    int x;
+    unsigned seed = 9;
+    er_graph *g = graph_begin(2, 6, 10, &x);
+    int64_t ax[1] = { -1 }, cd[1] = { 10 };
+    int m = unary(g, "ReduceMean", x, "m");
+    node_ints(g, &g->nodes[g->n_nodes - 1], "axes", ax, 1);
+    int d = binary(g, "Sub", x, m, "d");
+    int p = binary(g, "Pow", d, scalar(g, "two", 2.0f), "p");
+    int v = unary(g, "ReduceMean", p, "v");
+    node_ints(g, &g->nodes[g->n_nodes - 1], "axes", ax, 1);
+    int s = unary(g, "Sqrt", binary(g, "Add", v, scalar(g, "eps", 1e-5f), "ve"), "s");
+    int n = binary(g, "Div", d, s, "n");
+    int ga = binary(g, "Mul", n, init(g, "gamma", cd, 1, &seed, NULL), "ga");
+    int y = binary(g, "Add", ga, init(g, "beta", cd, 1, &seed, NULL), "y");
+    int r = unary(g, "Relu", matmul(g, y, 10, 9, "mm", &seed), "r");
+    graph_outputs(g, 1, &r);
+    check("LayerNorm pattern + MatMul+Relu", g, 2, true);
+    er_graph_free(g);
+}
+
+/* Fusing would be wrong: the MatMul result is a graph output; the bias varies by row
+ * ([5×4] broadcast, not a vector); the LayerNorm mean is also a graph output. */
+static void test_matmul_no_fusion(void)
+{
+    int x;
+    unsigned seed = 10;
+    er_graph *g = graph_begin(1, 5, 6, &x);
+    int a = matmul(g, x, 6, 4, "mm1", &seed);
+    int r = unary(g, "Relu", a, "r");
+    int64_t bd[2] = { 5, 4 }, ax[1] = { -1 };
+    int b = binary(g, "Add", matmul(g, r, 4, 4, "mm2", &seed), init(g, "b", bd, 2, &seed, NULL), "b_out");
+    int m = unary(g, "ReduceMean", b, "m");
+    node_ints(g, &g->nodes[g->n_nodes - 1], "axes", ax, 1);
+    int d = binary(g, "Sub", b, m, "d");
+    int v = unary(g, "ReduceMean", binary(g, "Mul", d, d, "p"), "v");
+    node_ints(g, &g->nodes[g->n_nodes - 1], "axes", ax, 1);
+    int s = unary(g, "Sqrt", binary(g, "Add", v, scalar(g, "eps", 1e-5f), "ve"), "s");
+    int64_t cd[1] = { 4 };
+    int y = binary(g, "Mul", binary(g, "Div", d, s, "n"), init(g, "gamma", cd, 1, &seed, NULL), "y");
+    int outs[3] = { a, y, m };
+    graph_outputs(g, 3, outs);
+    check("MatMul/LayerNorm no fusion", g, 12, false);
+    er_graph_free(g);
+}
+
 int main(void)
 {
     static const char *isas[] = { NULL, "ref" };
@@ -350,6 +473,10 @@ int main(void)
         test_affine_hardswish();
         test_constant_weights();
         test_broadcast_residual();
+        test_matmul_gelu();
+        test_gelu_variants();
+        test_layernorm();
+        test_matmul_no_fusion();
     }
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

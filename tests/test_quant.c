@@ -94,9 +94,29 @@ static void set(er_tensor *t, er_dtype dt, int ndim, const int64_t *dims, void *
     t->data = data;
 }
 
+/* The AVX-512 implicit-im2col packer against the portable one over the bytes both define. */
+static void test_pack4(void)
+{
+    if (!have_vnni()) return;
+    static uint8_t src[4][4096], d0[64 * 4 * 20 + 64], d1[64 * 4 * 20 + 64];
+    for (int j = 0; j < 4; j++)
+        for (int i = 0; i < 4096; i++) src[j][i] = (uint8_t)rnd();
+    const uint8_t *r[4] = { src[0], src[1] + 3, src[2] + 100, src[3] + 7 };
+    const int64_t widths[] = { 1, 7, 16, 30, 56, 64 };
+    for (int64_t sw = 1; sw <= 3; sw++)
+        for (size_t i = 0; i < ER_ARRAY_LEN(widths); i++) {
+            int64_t n = widths[i], rows = 5, step = 3 * 64 + 1;
+            er_qgemm_pack4(r, sw, n, rows, step, d0);
+            er_qgemm_pack4_avx512(r, sw, n, rows, step, d1);
+            CHECK(memcmp(d0, d1, (size_t)(n * rows * 4)) == 0, "AVX-512 pack4 n %lld stride %lld differs",
+                  (long long)n, (long long)sw);
+        }
+}
+
 typedef struct {
     int64_t c, h, w, m, g, kh, kw, stride, pad;
     bool x_signed;
+    int64_t dil;              /* 0: no dilations attribute */
 } qconv_case;
 
 /* QLinearConv with packed weights vs the reference kernel on one shape. */
@@ -131,12 +151,15 @@ static void test_qconv_packed(const qconv_case *q)
     er_tensor *in[9];
     for (int i = 0; i < 9; i++) in[i] = &t[i];
     const int64_t pads[4] = { q->pad, q->pad, q->pad, q->pad }, strides[2] = { q->stride, q->stride };
-    er_attr attrs[3] = {
+    const int64_t dils[2] = { q->dil, q->dil };
+    er_attr attrs[4] = {
         { .name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = pads },
         { .name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = strides },
         { .name = "group", .type = ER_ATTR_INT, .i = G },
+        { .name = "dilations", .type = ER_ATTR_INTS, .n = 2, .ints = dils },
     };
-    er_node node = { .name = "qc", .op_type = "QLinearConv", .domain = "", .n_in = 9, .n_out = 1, .n_attrs = 3, .attrs = attrs };
+    er_node node = { .name = "qc", .op_type = "QLinearConv", .domain = "", .n_in = 9, .n_out = 1,
+                     .n_attrs = q->dil ? 4 : 3, .attrs = attrs };
     char err[256] = "";
     const er_op *op = er_op_find_ref("", "QLinearConv");
     er_kctx ctx = { .node = &node, .opset = 13, .err = err, .err_size = sizeof err };
@@ -158,9 +181,10 @@ static void test_qconv_packed(const qconv_case *q)
     CHECK(op->run(&ctx, in, 9, out, 1) == ER_OK, "packed run: %s", err);
     int worst = 0;
     for (int64_t i = 0; i < total; i++) worst = ER_MAX(worst, abs((int)r[i] - (int)f[i]));
-    CHECK(worst <= 1, "packed QLinearConv C%lld %lldx%lld M%lld g%lld k%lldx%lld s%lld p%lld%s differs from the reference by %d "
-          "(allowed 1: float vs double requant)", (long long)C, (long long)H, (long long)W, (long long)M, (long long)G,
-          (long long)KH, (long long)KW, (long long)q->stride, (long long)q->pad, q->x_signed ? " int8" : "", worst);
+    CHECK(worst <= 1, "packed QLinearConv C%lld %lldx%lld M%lld g%lld k%lldx%lld s%lld p%lld d%lld%s differs from the "
+          "reference by %d (allowed 1: float vs double requant)", (long long)C, (long long)H, (long long)W, (long long)M,
+          (long long)G, (long long)KH, (long long)KW, (long long)q->stride, (long long)q->pad, (long long)q->dil,
+          q->x_signed ? " int8" : "", worst);
     er_qconv_release(state);
     free(ws_buf), free(r), free(f), free(x), free(w), free(ws), free(wz), free(b);
 }
@@ -336,8 +360,10 @@ int main(void)
         { 3, 23, 21, 16, 1, 7, 7, 2, 3, false }, { 32, 7, 9, 40, 1, 1, 1, 1, 0, false },
         { 12, 9, 8, 20, 1, 1, 1, 2, 0, false },  { 13, 6, 17, 9, 1, 3, 3, 1, 1, true },
         { 24, 5, 5, 17, 1, 1, 1, 1, 0, true },   { 5, 33, 35, 70, 1, 3, 3, 1, 0, false },
+        { 6, 12, 15, 10, 1, 3, 3, 1, 2, false, 2 }, { 7, 11, 9, 9, 1, 3, 3, 2, 1, true, 2 },
     };
     for (size_t i = 0; i < ER_ARRAY_LEN(convs); i++) test_qconv_packed(&convs[i]);
+    test_pack4();
     test_writer_roundtrip();
     test_quantize_errors();
     test_raise_opset();

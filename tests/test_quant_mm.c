@@ -310,16 +310,27 @@ static void test_dw_rows(void)
         for (int k = 1; k <= 5; k += 2)
             for (int sg = 0; sg < 2; sg++) {
                 int64_t ow = (80 - k) / stride + 1;
-                uint8_t y0[80], y1[80];
+                uint8_t y0[2 * 80], y1[2 * 80];
                 er_qdw_plane_f32(plane, 8, 80, stride, planef);
                 er_qdw_row r = { .x = plane, .xf = planef, .pw = 80, .w = w, .kh = k, .kw = k, .stride = stride, .ow = ow,
-                                 .bias = -12345, .mult = 0.0021f, .zp = sg ? -3.0f : 100.0f, .is_signed = sg, .y = y0 };
+                                 .bias = -12345, .mult = 0.0021f, .zp = sg ? -3.0f : 100.0f, .is_signed = sg, .y = y0,
+                                 .rows = 2, .sh = stride };
                 er_qdw_row_ref(&r);
                 r.y = y1;
                 er_qdw_row_avx512(&r);
-                bad += memcmp(y0, y1, (size_t)ow) != 0;
+                bad += memcmp(y0, y1, (size_t)(2 * ow)) != 0;
             }
     CHECK(bad == 0, "depthwise AVX-512 rows differ from the portable kernel in %d of 18 cases", bad);
+    static float f0[8 * 77], f1[8 * 77];
+    const int64_t widths[] = { 5, 61, 64, 77 };
+    for (int stride = 1; stride <= 2; stride++)
+        for (size_t i = 0; i < ER_ARRAY_LEN(widths); i++) {
+            int64_t pw = widths[i];
+            er_qdw_plane_f32(plane, 8, pw, stride, f0);
+            er_qdw_plane_f32_avx512(plane, 8, pw, stride, f1);
+            CHECK(memcmp(f0, f1, sizeof(float) * (size_t)(8 * pw)) == 0, "AVX-512 float plane (width %lld, stride %d) "
+                  "differs from the portable one", (long long)pw, stride);
+        }
 }
 
 static void test_qmaxpool(int k, int stride, int pad, int ceil, bool is_signed)
@@ -427,7 +438,8 @@ int main(void)
     const int64_t shapes[][3] = { { 1, 1, 1 }, { 3, 4, 5 }, { 4, 7, 64 }, { 5, 64, 70 }, { 9, 257, 130 }, { 2, 3, 17 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int kind = ER_QMM_I32; kind <= ER_QMM_I8; kind++)
-            test_kernel(shapes[s][0], shapes[s][1], shapes[s][2], s % 2 == 1, s % 3 == 2, (er_qmm_kind)kind);
+            for (int sa = 0; sa < 2; sa++)
+                test_kernel(shapes[s][0], shapes[s][1], shapes[s][2], s % 2 == 1, sa == 1, (er_qmm_kind)kind);
     test_ops();
     test_depthwise(5, 9, 21, 3, 1, 1, false);
     test_depthwise(3, 12, 37, 3, 2, 1, true);

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 APT_PACKAGES=(build-essential cmake clang pkg-config python3-numpy python3-onnx python3-torch
-              python3-torchvision python3-pil python3-sklearn libstb-dev fonts-dejavu-core nodejs npm)
+              python3-torchvision python3-pil python3-sklearn libstb-dev fonts-dejavu-core fortunes
+              nodejs npm)
 SAMPLE=models/samples/hello.png
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
@@ -88,6 +89,21 @@ install_npm() {
     echo "npm: onnxruntime-node $(node -p "require('./node_modules/onnxruntime-node/package.json').version") loads"
 }
 
+# llama.cpp, the language-model peer of tests/llm_test.sh and bench/llm_vs_llamacpp.sh, from
+# npm node-llama-cpp. Kept apart from ./node_modules and installed without optional packages:
+# its optional CUDA/Vulkan builds add ~600 MB that nothing here uses; the CPU build is named.
+LLAMACPP_PREFIX=.cache/llamacpp
+install_llamacpp() {
+    if [ -d "$LLAMACPP_PREFIX/node_modules/@node-llama-cpp/linux-x64" ]; then
+        echo "npm: llama.cpp (node-llama-cpp) present"
+        return
+    fi
+    echo "npm: installing llama.cpp (node-llama-cpp 3.22.1) into $LLAMACPP_PREFIX"
+    mkdir -p "$LLAMACPP_PREFIX"
+    quiet npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error \
+        --prefix "$LLAMACPP_PREFIX" node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1
+}
+
 build_release() {
     echo "cmake: Release build in $BUILD_DIR/ ($JOBS jobs)"
     quiet cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
@@ -119,6 +135,8 @@ main() {
         build_release
         run_demo
     else
+        install_llamacpp
+        export LLAMACPP_NODE_MODULES=${LLAMACPP_NODE_MODULES:-$PWD/$LLAMACPP_PREFIX/node_modules}
         # The suite's first step is the Release build: a failure there is reported as a test.
         BUILD_DIR=$BUILD_DIR JOBS=$JOBS bash tests/run_all.sh
     fi

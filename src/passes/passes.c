@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "passes/passes.h"
@@ -18,6 +19,51 @@ int er_value_use_count(const er_graph *g, int v)
         for (int k = 0; k < g->nodes[i].n_in; k++) uses += g->nodes[i].in[k] == v;
     }
     return uses;
+}
+
+int er_only_reader(const er_graph *g, int v)
+{
+    if (v < 0 || er_value_is_graph_output(g, v)) return -1;
+    int found = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i].op_type) continue;
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == v) {
+                if (found >= 0) return -1;
+                found = i;
+            }
+    }
+    return found;
+}
+
+int er_producer(const er_graph *g, int v)
+{
+    for (int i = 0; v >= 0 && i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
+        if (!n->op_type) continue;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] == v) return i;
+    }
+    return -1;
+}
+
+bool er_node_is(const er_node *n, const char *op)
+{
+    return n->op_type && strcmp(n->op_type, op) == 0 && (!n->domain[0] || strcmp(n->domain, "ai.onnx") == 0);
+}
+
+bool er_const_scalar(const er_graph *g, int v, float *f)
+{
+    const er_const *c = v >= 0 ? g->values[v].init : NULL;
+    if (!c || c->dtype != ER_F32 || c->nbytes != sizeof(float)) return false;
+    memcpy(f, c->data, sizeof *f);
+    return true;
+}
+
+bool er_const_scalar_near(const er_graph *g, int v, float want, float rel)
+{
+    float f;
+    return er_const_scalar(g, v, &f) && fabsf(f - want) <= rel * fabsf(want);
 }
 
 void er_graph_compact(er_graph *g)
@@ -47,6 +93,10 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
         if ((r = er_pass_fuse_hardswish(g)) < 0) goto nomem;
         st.fused += 3 * r;
         if ((r = er_pass_fuse_conv(g)) < 0) goto nomem;
+        st.fused += r;
+        if ((r = er_pass_fuse_layernorm(g)) < 0) goto nomem;
+        st.fused += 8 * r;
+        if ((r = er_pass_fuse_matmul(g)) < 0) goto nomem;
         st.fused += r;
         if ((r = er_pass_dead_code(g)) < 0) goto nomem;
         st.dead_removed = r;

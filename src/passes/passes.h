@@ -29,11 +29,28 @@ int er_pass_fold_conv_affine(er_graph *g);
 int er_pass_fuse_hardswish(er_graph *g);
 /* Conv + residual Add + activation into edgerun.FusedConv (fuse_conv.c). */
 int er_pass_fuse_conv(er_graph *g);
+/* x·0.5·(1 + Erf(x/√2)) into Gelu (fuse_gelu.c). Not in er_optimize yet: the Gelu op and the
+ * GEMM epilogue compute erf in scalar code, slower than the vectorized Erf it replaces. */
+int er_pass_fuse_gelu(er_graph *g);
+/* ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add into LayerNormalization (fuse_layernorm.c). */
+int er_pass_fuse_layernorm(er_graph *g);
+/* MatMul by constant W + bias Add + activation into edgerun.FusedMatMul (fuse_matmul.c). */
+int er_pass_fuse_matmul(er_graph *g);
 
 /* Helpers shared by passes. */
 /* Number of nodes reading value v, plus one if v is a graph output. */
 int er_value_use_count(const er_graph *g, int v);
 bool er_value_is_graph_output(const er_graph *g, int v);
+/* The only live node reading v, or -1 when v has several readers, none, or is a graph output. */
+int er_only_reader(const er_graph *g, int v);
+/* The live node writing v, or -1. */
+int er_producer(const er_graph *g, int v);
+/* n is the default-domain op `op` (and still live). */
+bool er_node_is(const er_node *n, const char *op);
+/* v is a float32 one-element initializer; its value in *f. */
+bool er_const_scalar(const er_graph *g, int v, float *f);
+/* ... and it equals want within relative tolerance rel. */
+bool er_const_scalar_near(const er_graph *g, int v, float want, float rel);
 /* Drops nodes whose op_type was set to NULL by a pass. */
 void er_graph_compact(er_graph *g);
 

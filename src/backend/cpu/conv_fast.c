@@ -5,9 +5,11 @@
  * input pixels straight into the panel layout. A 1×1 stride-1 unpadded conv reads X as a
  * plain [C × H·W] matrix. 3×3 stride-1 convs with enough output tiles use Winograd F(2×2, 3×3)
  * (winograd.c). Depthwise convs (one input and output channel per group) use the direct
- * plane kernel on a zero-padded copy of each plane. Bias, residual and activation are applied
+ * plane kernel, on a zero-padded copy of each plane unless the kernel pads in place (the
+ * AVX-512 3×3 one, which also applies ReLU and Clip as it stores). Bias, residual and activation are applied
  * by the GEMM epilogue while the output is hot. 3-D convs and non-constant weights run the
  * reference kernel. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,7 @@ typedef struct conv_state {
     conv_kind kind;
     const er_sgemm_kernel *k;
     er_dw_plane_fn dw;
+    bool dw_in_place;                   /* the depthwise kernel reads padding in place */
     er_dw_geom geom;
     int group, cg_in, cg_out, kdim;     /* kdim = cg_in·KH·KW, the GEMM's K */
     size_t a_floats;                    /* packed floats per group */
@@ -117,6 +120,7 @@ er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
     if (s->cg_in == 1 && s->cg_out == 1) {
         s->kind = CONV_DEPTHWISE;
         s->dw = er_dw_plane_select();
+        s->dw_in_place = s->dw == er_dw_plane_avx512 && er_dw_plane_avx512_in_place(g);
         s->weights = w->data;
         *state = s;
         return ER_OK;
@@ -190,6 +194,24 @@ static er_dw_geom pad_plane(const er_dw_geom *g, const float *x, float *pad, siz
     return p;
 }
 
+/* ReLU and Clip without a residual are applied by the AVX-512 depthwise kernel as it stores
+ * (bounds in lo, hi); false when the epilogue must run over the plane afterwards. */
+static bool dw_clamp(const dw_job *j, float *lo, float *hi)
+{
+    if (!j->s->dw_in_place || j->res) return false;
+    if (j->act == ER_ACT_RELU) {
+        *lo = 0.0f;
+        *hi = INFINITY;
+        return true;
+    }
+    if (j->act == ER_ACT_CLIP) {
+        *lo = j->alpha;
+        *hi = j->beta;
+        return true;
+    }
+    return false;
+}
+
 static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
 {
     const dw_job *j = ctx;
@@ -199,16 +221,24 @@ static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
     float *pad = j->scratch + (size_t)tid * j->scratch_floats;
     er_gemm_epilogue ep = { NULL, NULL, NULL, g->ow, j->act, j->alpha, j->beta };
     er_gemm_epilogue_fn epilogue = er_gemm_epilogue_for(j->s->k->isa);
+    float lo = 0.0f, hi = 0.0f;
+    bool clamp = dw_clamp(j, &lo, &hi);
     for (int64_t p = begin; p < end; p++) {
         int c = (int)(p % j->channels);
         float *y = j->y + (size_t)p * out_plane;
         const float *x = j->x + (size_t)p * in_plane;
         er_dw_geom pg = *g;
-        if (g->ph || g->pw) {
+        if ((g->ph || g->pw) && !j->s->dw_in_place) {
             pg = pad_plane(g, x, pad, j->scratch_floats);
             x = pad;
         }
-        j->s->dw(&pg, x, j->s->weights + (size_t)c * kvol, j->bias ? j->bias[c] : 0.0f, y);
+        const float *k = j->s->weights + (size_t)c * kvol;
+        float bias = j->bias ? j->bias[c] : 0.0f;
+        if (clamp) {
+            er_dw_plane_avx512_clamp(&pg, x, k, bias, lo, hi, y);
+            continue;
+        }
+        j->s->dw(&pg, x, k, bias, y);
         if (j->act != ER_ACT_NONE || j->res) {
             ep.residual = j->res ? j->res + (size_t)p * out_plane : NULL;
             epilogue(&ep, y, g->ow, 0, g->oh, 0, g->ow);

@@ -41,24 +41,49 @@ static inline __m512 act16(er_act act, __m512 v, __m512 alpha, __m512 beta)
     return v;
 }
 
-void er_gemm_epilogue_avx512(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1)
+/* One row: full 16-column steps, then a masked tail. Inlined with act a constant, so each
+ * activation gets its own loop without a switch per vector. */
+static inline void ep_row16(er_act act, float *y, __m512 bm, const float *bn, const float *r, int n, __m512 alpha,
+                            __m512 beta)
 {
-    if (ep->act == ER_ACT_GELU) {
-        ep_rows_impl(ep, C, ldc, m0, m1, n0, n1);
-        return;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(y + j), bm);
+        if (bn) v = _mm512_add_ps(v, _mm512_loadu_ps(bn + j));
+        if (r) v = _mm512_add_ps(v, _mm512_loadu_ps(r + j));
+        _mm512_storeu_ps(y + j, act16(act, v, alpha, beta));
     }
+    if (j < n) {
+        __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, y + j), bm);
+        if (bn) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bn + j));
+        if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, r + j));
+        _mm512_mask_storeu_ps(y + j, k, act16(act, v, alpha, beta));
+    }
+}
+
+static inline void ep_rows16(er_act act, const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0,
+                             int n1)
+{
     const __m512 alpha = _mm512_set1_ps(ep->alpha), beta = _mm512_set1_ps(ep->beta);
     for (int m = m0; m < m1; m++) {
-        float *y = C + (size_t)m * ldc;
         const __m512 bm = _mm512_set1_ps(ep->bias_m ? ep->bias_m[m] : 0.0f);
-        const float *r = ep->residual ? ep->residual + (size_t)m * ep->ld_residual : NULL;
-        for (int j = n0; j < n1; j += 16) {
-            int left = n1 - j;
-            __mmask16 k = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, y + j), bm);
-            if (ep->bias_n) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, ep->bias_n + j));
-            if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, r + j));
-            _mm512_mask_storeu_ps(y + j, k, act16(ep->act, v, alpha, beta));
-        }
+        const float *r = ep->residual ? ep->residual + (size_t)m * ep->ld_residual + n0 : NULL;
+        ep_row16(act, C + (size_t)m * ldc + n0, bm, ep->bias_n ? ep->bias_n + n0 : NULL, r, n1 - n0, alpha, beta);
     }
+}
+
+void er_gemm_epilogue_avx512(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1)
+{
+    switch (ep->act) {
+    case ER_ACT_NONE: ep_rows16(ER_ACT_NONE, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_RELU: ep_rows16(ER_ACT_RELU, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_CLIP: ep_rows16(ER_ACT_CLIP, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_LEAKY_RELU: ep_rows16(ER_ACT_LEAKY_RELU, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_SIGMOID: ep_rows16(ER_ACT_SIGMOID, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_SILU: ep_rows16(ER_ACT_SILU, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_HARDSWISH: ep_rows16(ER_ACT_HARDSWISH, ep, C, ldc, m0, m1, n0, n1); return;
+    case ER_ACT_GELU: break;
+    }
+    ep_rows_impl(ep, C, ldc, m0, m1, n0, n1);
 }

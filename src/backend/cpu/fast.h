@@ -38,6 +38,16 @@ size_t er_fused_conv_temp_bytes(const er_tensor *conv, const er_tensor *y);
 er_status er_fused_conv_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
+/* edgerun.FusedMatMul: act(MatMul(A, W) + bias) with W 2-D and bias (optional) a vector of
+ * N values (fused_ref.c; packed version in fused_matmul_fast.c). */
+er_status er_fused_matmul_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_fused_matmul_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_fused_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                                       void **state);
+void er_fused_matmul_fast_release(void *state);
+er_status er_fused_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+
 /* Fast Conv / FusedConv (conv_fast.c). */
 er_status er_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_conv_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
@@ -67,6 +77,11 @@ typedef void (*er_dw_plane_fn)(const er_dw_geom *g, const float *x, const float 
 void er_dw_plane_ref(const er_dw_geom *g, const float *x, const float *k, float bias, float *y);
 void er_dw_plane_avx2(const er_dw_geom *g, const float *x, const float *k, float bias, float *y);
 void er_dw_plane_avx512(const er_dw_geom *g, const float *x, const float *k, float bias, float *y);
+/* True when er_dw_plane_avx512 reads this geometry's padding in place (no padded copy needed). */
+bool er_dw_plane_avx512_in_place(const er_dw_geom *g);
+/* er_dw_plane_avx512 then min(max(y, lo), hi), for geometries er_dw_plane_avx512_in_place accepts. */
+void er_dw_plane_avx512_clamp(const er_dw_geom *g, const float *x, const float *k, float bias, float lo, float hi,
+                              float *y);
 er_dw_plane_fn er_dw_plane_select(void);
 
 /* Winograd F(2×2, 3×3) for 3×3 stride-1 convs (winograd.c). */

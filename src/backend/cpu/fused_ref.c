@@ -142,7 +142,42 @@ er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
     return ER_OK;
 }
 
+er_status er_fused_matmul_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    er_status st = er_op_check_arity(ctx, n_in, 2, 3);
+    if (st == ER_OK) st = er_nn_matmul_infer(ctx, in, 2, out, n_out);
+    if (st != ER_OK) return st;
+    er_act act;
+    float alpha, beta;
+    if ((st = er_fused_act(ctx, &act, &alpha, &beta)) != ER_OK) return st;
+    const er_tensor *b = n_in > 2 ? in[2] : NULL, *y = out[0];
+    if (y->dtype != ER_F32) return er_op_fail(ctx, ER_ERR_DTYPE, "only float32 is supported");
+    int64_t n = y->ndim ? y->dims[y->ndim - 1] : 1;
+    if (b && (b->dtype != ER_F32 || b->ndim != 1 || b->dims[0] != n))
+        return er_op_fail(ctx, ER_ERR_SHAPE, "bias must be a float32 vector of %lld values", (long long)n);
+    return ER_OK;
+}
+
+er_status er_fused_matmul_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    er_act act;
+    float alpha, beta;
+    er_status st = er_fused_act(ctx, &act, &alpha, &beta);
+    if (st == ER_OK) st = er_nn_matmul_run(ctx, in, 2, out, n_out);
+    if (st != ER_OK) return st;
+    const er_tensor *b = n_in > 2 ? in[2] : NULL;
+    float *y = out[0]->data;
+    int64_t n = out[0]->ndim ? out[0]->dims[out[0]->ndim - 1] : 1, total = er_tensor_numel(out[0]);
+    for (int64_t r = 0; n > 0 && r < total; r += n) {
+        if (b)
+            for (int64_t j = 0; j < n; j++) y[r + j] += ((const float *)b->data)[j];
+        er_act_residual_apply(act, alpha, beta, y + r, NULL, n);
+    }
+    return ER_OK;
+}
+
 const er_op er_ops_fused_ref[] = {
     { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_infer, er_fused_conv_run_ref, 0, NULL, NULL },
+    { "FusedMatMul", ER_FUSED_DOMAIN, er_fused_matmul_infer, er_fused_matmul_run_ref, 0, NULL, NULL },
     { NULL, NULL, NULL, NULL, 0, NULL, NULL },
 };

@@ -26,6 +26,21 @@ void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, i
         ER_ROW(6); ER_ROW(7); ER_ROW(8); ER_ROW(9); ER_ROW(10); ER_ROW(11);
 #undef ER_ROW
     }
+    /* Full tiles use plain stores: the epilogue reads the strip back soon, and loads cannot
+     * take their data from masked stores still in flight. */
+    if (nr == NR) {
+        for (int i = 0; i < mr; i++) {
+            float *ci = c + (size_t)i * ldc;
+            __m512 v0 = acc[i][0], v1 = acc[i][1];
+            if (accumulate) {
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
+            }
+            _mm512_storeu_ps(ci, v0);
+            _mm512_storeu_ps(ci + 16, v1);
+        }
+        return;
+    }
     __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
     __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
     for (int i = 0; i < mr; i++) {

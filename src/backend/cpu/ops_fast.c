@@ -7,6 +7,8 @@ const er_op er_ops_fast[] = {
     { "Conv", NULL, er_conv_fast_infer, er_conv_fast_run, 0, er_conv_fast_prepare, er_conv_fast_release },
     { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_fast_infer, er_conv_fast_run, 0, er_conv_fast_prepare,
       er_conv_fast_release },
+    { "FusedMatMul", ER_FUSED_DOMAIN, er_fused_matmul_fast_infer, er_fused_matmul_fast_run, ER_OP_STATE_HOLDS_CONSTANTS,
+      er_fused_matmul_fast_prepare, er_fused_matmul_fast_release },
     { "MaxPool", NULL, er_nn_maxpool_infer, er_maxpool_fast_run, 0, NULL, NULL },
     { "MatMul", NULL, er_matmul_fast_infer, er_matmul_fast_run, ER_OP_STATE_HOLDS_CONSTANTS, er_matmul_fast_prepare, er_matmul_fast_release },
     { "Gemm", NULL, er_gemm_fast_infer, er_gemm_fast_run, ER_OP_STATE_HOLDS_CONSTANTS, er_gemm_fast_prepare, er_matmul_fast_release },

@@ -17,12 +17,14 @@ typedef struct er_qdw_row {
     const float *xf;          /* the same rows from er_qdw_plane_f32 (SIMD kernel, stride <= 2) */
     int64_t pw;               /* padded row width in elements */
     const int8_t *w;          /* [kh][kw] */
-    int kh, kw, stride;
+    int kh, kw, stride;       /* stride: along the row */
+    int sh;                   /* stride between output rows, in input rows */
     int64_t ow;               /* outputs in the row */
     int32_t bias;             /* includes -x_zp * sum(w) */
     float mult, zp;
     bool is_signed;           /* int8 output (else uint8) */
     void *y;
+    int64_t rows;             /* output rows: row t reads from t * sh * pw on, writes y + t * ow */
 } er_qdw_row;
 
 /* Reads up to ER_QDW_SLACK bytes past the last tap of a row: pad the plane buffer. */
@@ -32,6 +34,9 @@ typedef struct er_qdw_row {
  * each row holds its even columns, then from (pw + 1) / 2 its odd ones, so every tap of
  * an output row reads consecutive floats. */
 void er_qdw_plane_f32(const uint8_t *x, int64_t ph, int64_t pw, int stride, float *dst);
+void er_qdw_plane_f32_avx512(const uint8_t *x, int64_t ph, int64_t pw, int stride, float *dst);
+typedef void (*er_qdw_plane_fn)(const uint8_t *x, int64_t ph, int64_t pw, int stride, float *dst);
+er_qdw_plane_fn er_qdw_plane_select(void);
 
 void er_qdw_row_ref(const er_qdw_row *r);
 void er_qdw_row_avx512(const er_qdw_row *r);

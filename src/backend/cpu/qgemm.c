@@ -47,10 +47,11 @@ void er_qgemm_pack_x(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_
     }
 }
 
-void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst)
+void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t rows, int64_t step, uint8_t *dst)
 {
-    for (int64_t c = 0; c < n; c++)
-        for (int j = 0; j < 4; j++) dst[c * 4 + j] = r[j][c * sw];
+    for (int64_t t = 0; t < rows; t++)
+        for (int64_t c = 0; c < n; c++)
+            for (int j = 0; j < 4; j++) dst[(t * n + c) * 4 + j] = r[j][t * step + c * sw];
 }
 
 er_qgemm_fn er_qgemm_select(void)

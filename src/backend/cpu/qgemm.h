@@ -40,13 +40,16 @@ void er_qgemm_pack_x_avx512(const uint8_t *x, int64_t ldx, int64_t k, int64_t n,
 typedef void (*er_qgemm_pack_fn)(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst);
 er_qgemm_pack_fn er_qgemm_pack_select(void);
 
-/* Packs one K group from 4 source rows: dst[c * 4 + j] = r[j][c * sw] for c < n (the
- * implicit im2col of a convolution: each r[j] points into a zero-point-padded input). The
- * SIMD version may read up to 32 bytes past r[j][(n - 1) * sw] and writes whole 16-column
- * blocks: up to 60 bytes past dst[n * 4] get unspecified values. */
-void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst);
-void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst);
-typedef void (*er_qgemm_pack4_fn)(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst);
+/* Packs one K group from 4 source rows, for `rows` output rows of n columns each:
+ * dst[(t * n + c) * 4 + j] = r[j][t * step + c * sw] (the implicit im2col of a convolution:
+ * each r[j] points into a zero-point-padded input). The SIMD version may read up to 32
+ * bytes past the last source byte and writes whole 16-column blocks: up to 60 bytes past
+ * the end get unspecified values. */
+void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t rows, int64_t step, uint8_t *dst);
+void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t rows, int64_t step,
+                           uint8_t *dst);
+typedef void (*er_qgemm_pack4_fn)(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t rows, int64_t step,
+                                  uint8_t *dst);
 er_qgemm_pack4_fn er_qgemm_pack4_select(void);
 
 #endif

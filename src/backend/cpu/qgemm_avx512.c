@@ -7,10 +7,10 @@
 
 #define MR 8
 
+/* acc already holds the row's bias (the accumulators start from it) */
 static inline void store_row(const er_qgemm_out *o, int64_t m, int64_t n, __m512i acc, __mmask16 mask)
 {
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_set1_epi32(o->bias[m]))),
-                             _mm512_set1_ps(o->mult[m]));
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(o->mult[m]));
     __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(o->zp));
     if (o->is_signed) _mm_mask_storeu_epi8((int8_t *)o->y + m * o->ldy + n, mask, _mm512_cvtsepi32_epi8(q));
     else {
@@ -28,7 +28,7 @@ static inline __attribute__((always_inline)) void tile(const int32_t *w, const u
                                                        const er_qgemm_out *o)
 {
     __m512i acc[MR][2];
-    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_set1_epi32(o->bias[m + r]);
     const int32_t *wr = w + m * k4;
     const uint8_t *xp = x + n * 4;
     for (int64_t g = 0; g < k4; g++, xp += np * 4) {
@@ -58,8 +58,11 @@ static inline __attribute__((always_inline)) void tile(const int32_t *w, const u
 static void tile8x32(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t n, int64_t n1,
                      const er_qgemm_out *o)
 {
-    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    __m512i a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+    const int32_t *b = o->bias + m;
+    __m512i a00 = _mm512_set1_epi32(b[0]), a01 = a00, a10 = _mm512_set1_epi32(b[1]), a11 = a10;
+    __m512i a20 = _mm512_set1_epi32(b[2]), a21 = a20, a30 = _mm512_set1_epi32(b[3]), a31 = a30;
+    __m512i a40 = _mm512_set1_epi32(b[4]), a41 = a40, a50 = _mm512_set1_epi32(b[5]), a51 = a50;
+    __m512i a60 = _mm512_set1_epi32(b[6]), a61 = a60, a70 = _mm512_set1_epi32(b[7]), a71 = a70;
     const int32_t *wr = w + m * k4;
     const uint8_t *xp = x + n * 4;
     for (int64_t g = 0; g < k4; g++, xp += np * 4) {
@@ -166,28 +169,38 @@ static inline __m128i load16(const uint8_t *p, int64_t sw)
     return _mm256_cvtepi16_epi8(_mm256_loadu_si256((const __m256i *)p));
 }
 
-void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, uint8_t *dst)
+/* One output row of er_qgemm_pack4_avx512. */
+static inline void pack4_row(const uint8_t *const r[4], int64_t off, int64_t sw, int64_t n, uint8_t *dst)
 {
     int64_t c = 0;
     if (sw == 1 || sw == 2)
         for (; c + 16 <= n; c += 16) {
-            int64_t o = c * sw;
-            interleave16(load16(r[0] + o, sw), load16(r[1] + o, sw), load16(r[2] + o, sw), load16(r[3] + o, sw), dst + c * 4);
+            int64_t o = off + c * sw;
+            interleave16(load16(r[0] + o, sw), load16(r[1] + o, sw), load16(r[2] + o, sw), load16(r[3] + o, sw),
+                         dst + c * 4);
         }
-    if (sw == 1 && c < n) {
-        __mmask16 k = (__mmask16)((1u << (n - c)) - 1);
-        interleave16(_mm_maskz_loadu_epi8(k, r[0] + c), _mm_maskz_loadu_epi8(k, r[1] + c),
-                     _mm_maskz_loadu_epi8(k, r[2] + c), _mm_maskz_loadu_epi8(k, r[3] + c), dst + c * 4);
+    if (c == n) return;
+    /* after the loop above fewer than 16 columns are left at strides 1 and 2 */
+    __mmask16 k = sw <= 2 ? (__mmask16)((1u << (n - c)) - 1) : 0;
+    if (sw == 1) {
+        int64_t o = off + c;
+        interleave16(_mm_maskz_loadu_epi8(k, r[0] + o), _mm_maskz_loadu_epi8(k, r[1] + o),
+                     _mm_maskz_loadu_epi8(k, r[2] + o), _mm_maskz_loadu_epi8(k, r[3] + o), dst + c * 4);
         return;
     }
-    if (sw == 2 && c < n) {
-        __mmask16 k = (__mmask16)((1u << (n - c)) - 1);
-        const uint8_t *p[4] = { r[0] + 2 * c, r[1] + 2 * c, r[2] + 2 * c, r[3] + 2 * c };
+    if (sw == 2) {
+        int64_t o = off + 2 * c;
         __m128i v[4];
-        for (int j = 0; j < 4; j++) v[j] = _mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi16(k, p[j]));
+        for (int j = 0; j < 4; j++) v[j] = _mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi16(k, r[j] + o));
         interleave16(v[0], v[1], v[2], v[3], dst + c * 4);
         return;
     }
     for (; c < n; c++)
-        for (int j = 0; j < 4; j++) dst[c * 4 + j] = r[j][c * sw];
+        for (int j = 0; j < 4; j++) dst[c * 4 + j] = r[j][off + c * sw];
+}
+
+void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t rows, int64_t step,
+                           uint8_t *dst)
+{
+    for (int64_t t = 0; t < rows; t++) pack4_row(r, t * step, sw, n, dst + t * n * 4);
 }

@@ -23,7 +23,7 @@ typedef struct qconv_state {
     /* 2-D without dilation: im2col packs straight from zero-point-padded planes */
     bool direct;
     uint8_t *padded;          /* [cg][ph][pw] */
-    uint8_t *pad_row;         /* a row of zero points for the K padding */
+    uint8_t *zp_plane;        /* zero points read for the K padding */
     er_qgemm_pack4_fn pack4;
     /* depthwise 2-D (group = C_in = C_out): direct kernel on zero-point-padded planes */
     bool dw;
@@ -32,6 +32,7 @@ typedef struct qconv_state {
     uint8_t *planes;
     float *planes_f;          /* the same planes as float (er_qdw_plane_f32) */
     er_qdw_row_fn dw_row;
+    er_qdw_plane_fn dw_plane;
 } qconv_state;
 
 void er_qconv_release(void *state)
@@ -46,7 +47,7 @@ void er_qconv_release(void *state)
     er_aligned_free(s->planes);
     er_aligned_free(s->planes_f);
     er_aligned_free(s->padded);
-    er_aligned_free(s->pad_row);
+    er_aligned_free(s->zp_plane);
     free(s);
 }
 
@@ -114,11 +115,11 @@ static bool direct_buffers(qconv_state *s)
     s->direct = true;
     s->ph = w->pad0[1] + w->in[1] + w->pad1[1];
     s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
-    int64_t row = w->out[2] * w->stride[2] + 64;
+    int64_t plane = s->ph * s->pw + 64;
     s->padded = er_aligned_alloc((size_t)(s->c_in / s->group * s->ph * s->pw + ER_QDW_SLACK + 64));
-    s->pad_row = er_aligned_alloc((size_t)row);
-    if (!s->padded || !s->pad_row) return false;
-    memset(s->pad_row, s->x_pad, (size_t)row);
+    s->zp_plane = er_aligned_alloc((size_t)plane);
+    if (!s->padded || !s->zp_plane) return false;
+    memset(s->zp_plane, s->x_pad, (size_t)plane);
     s->pack4 = er_qgemm_pack4_select();
     return true;
 }
@@ -133,6 +134,7 @@ static bool dw_buffers(qconv_state *s, er_threadpool *pool)
     s->planes = er_aligned_alloc((size_t)(s->n_planes * (s->ph * s->pw + ER_QDW_SLACK)));
     s->planes_f = er_aligned_alloc(sizeof(float) * (size_t)(s->n_planes * s->ph * s->pw));
     s->dw_row = er_qdw_row_select();
+    s->dw_plane = er_qdw_plane_select();
     return s->planes && s->planes_f;
 }
 
@@ -218,30 +220,28 @@ static void im2col_row(const qconv_state *s, const uint8_t *x, int64_t k, uint8_
     }
 }
 
-/* im2col of one group of one image straight into the packed GEMM layout, four rows at a
- * time so the unpacked rows stay in L1 instead of round-tripping a K x N buffer. */
 static void pad_plane(const qconv_state *s, const uint8_t *x, uint8_t *p);
 
-/* The direct form: every tap of an output row reads one strided span of a padded plane. */
+/* The direct form: every tap of an output row reads one strided span of a padded plane,
+ * whose rows follow at a fixed step. */
 static void im2col_direct(const qconv_state *s, const uint8_t *x)
 {
     const er_nn_window *w = &s->w;
     const int64_t plane = s->ph * s->pw, in_plane = w->in[1] * w->in[2], ow_n = w->out[2], taps = w->k[1] * w->k[2];
     for (int64_t c = 0; c < s->c_in / s->group; c++) pad_plane(s, x + c * in_plane, s->padded + c * plane);
     for (int64_t g = 0; g < s->k4; g++) {
-        const uint8_t *base[4], *r[4];
+        const uint8_t *r[4];
         for (int j = 0; j < 4; j++) {
             int64_t k = 4 * g + j, c = k / taps, kh = k % taps / w->k[2], kw = k % w->k[2];
-            base[j] = k < s->kg ? s->padded + c * plane + kh * s->pw + kw : NULL;
+            r[j] = k < s->kg ? s->padded + c * plane + kh * s->pw + kw : s->zp_plane;
         }
-        uint8_t *dst = s->xpack + g * s->np * 4;
-        for (int64_t oh = 0; oh < w->out[1]; oh++) {
-            for (int j = 0; j < 4; j++) r[j] = base[j] ? base[j] + oh * w->stride[1] * s->pw : s->pad_row;
-            s->pack4(r, w->stride[2], ow_n, dst + oh * ow_n * 4);
-        }
+        s->pack4(r, w->stride[2], ow_n, w->out[1], w->stride[1] * s->pw, s->xpack + g * s->np * 4);
     }
 }
 
+/* im2col of one group of one image straight into the packed GEMM layout: a 1x1 input
+ * packs as it is, the direct form from padded planes, others four rows at a time so the
+ * unpacked rows stay in L1 instead of round-tripping a K x N buffer. */
 static void im2col_pack(const qconv_state *s, const uint8_t *x)
 {
     if (s->pointwise) {
@@ -308,16 +308,12 @@ static void dw_planes(void *arg, int64_t begin, int64_t end, int tid)
     for (int64_t pl = begin; pl < end; pl++) {
         int64_t c = pl % s->c_out;
         pad_plane(s, t->x + pl * in_plane, p);
-        er_qdw_plane_f32(p, s->ph, s->pw, (int)w->stride[2], pf);
-        er_qdw_row r = { .pw = s->pw, .w = (const int8_t *)(s->w32 + c * s->k4), .kh = (int)w->k[1], .kw = (int)w->k[2],
-                         .stride = (int)w->stride[2], .ow = w->out[2], .bias = s->bias[c], .mult = s->mult[c],
-                         .zp = t->yzp, .is_signed = t->ysigned };
-        for (int64_t oh = 0; oh < w->out[1]; oh++) {
-            r.x = p + oh * w->stride[1] * s->pw;
-            r.xf = pf + oh * w->stride[1] * s->pw;
-            r.y = (uint8_t *)t->y + pl * out_plane + oh * w->out[2];
-            s->dw_row(&r);
-        }
+        s->dw_plane(p, s->ph, s->pw, (int)w->stride[2], pf);
+        er_qdw_row r = { .x = p, .xf = pf, .pw = s->pw, .w = (const int8_t *)(s->w32 + c * s->k4),
+                         .kh = (int)w->k[1], .kw = (int)w->k[2], .stride = (int)w->stride[2], .sh = (int)w->stride[1],
+                         .ow = w->out[2], .bias = s->bias[c], .mult = s->mult[c], .zp = t->yzp,
+                         .is_signed = t->ysigned, .y = (uint8_t *)t->y + pl * out_plane, .rows = w->out[1] };
+        s->dw_row(&r);
     }
 }
 

@@ -8,11 +8,13 @@
 
 #define MR 4
 
-static inline __m512i bcast_word(const uint8_t *p, uint32_t flip)
+/* Broadcast straight from memory (one load uop); the sign flip, when there is one, is a
+ * vector xor after it rather than a trip through a general register. */
+static inline __m512i bcast_word(const uint8_t *p)
 {
-    uint32_t word;
+    int32_t word;
     memcpy(&word, p, 4);
-    return _mm512_set1_epi32((int)(word ^ flip));
+    return _mm512_set1_epi32(word);
 }
 
 /* The last group when K is not a multiple of 4: bytes past K read as 0. */
@@ -45,31 +47,60 @@ static inline void store16(const er_qmm_out *o, int64_t r, int64_t n, __m512i ac
     _mm_mask_storeu_epi8((uint8_t *)o->y + r * o->ldy + n, m, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(f)));
 }
 
+#define DP_ROW(I, X)                                                                                         \
+    do {                                                                                                     \
+        __m512i x_ = (X);                                                                                    \
+        a##I##0 = _mm512_dpbusd_epi32(a##I##0, x_, w0);                                                      \
+        a##I##1 = _mm512_dpbusd_epi32(a##I##1, x_, w1);                                                      \
+        a##I##2 = _mm512_dpbusd_epi32(a##I##2, x_, w2);                                                      \
+        a##I##3 = _mm512_dpbusd_epi32(a##I##3, x_, w3);                                                      \
+    } while (0)
+
+#define DP_STEP(BCAST)                                                                                       \
+    do {                                                                                                     \
+        const int8_t *w = wp + (g * np + n) * 4;                                                             \
+        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);                                 \
+        __m512i w2 = _mm512_loadu_si512(w + 128), w3 = _mm512_loadu_si512(w + 192);                          \
+        DP_ROW(0, BCAST(row0));                                                                              \
+        DP_ROW(1, BCAST(row1));                                                                              \
+        DP_ROW(2, BCAST(row2));                                                                              \
+        DP_ROW(3, BCAST(row3));                                                                              \
+    } while (0)
+
+/* Named accumulators: gcc keeps these in registers, where an array of them makes it copy
+ * every accumulator once per k step. Rows past mr repeat row r and are not stored. Inlined
+ * with a constant `flipped`, so each copy has a single k loop. */
+static inline __attribute__((always_inline)) void tile_k(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r,
+                                                         int mr, int64_t n, int64_t n1, const er_qmm_out *o,
+                                                         const bool flipped)
+{
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    const int64_t k4 = (a->k + 3) / 4, kfull = a->k / 4;
+    const uint32_t flip = a->flip * 0x01010101u;
+    const __m512i flipv = _mm512_set1_epi32((int)flip);
+    const uint8_t *row0 = a->a + r * a->lda, *row1 = a->a + (r + (1 < mr ? 1 : 0)) * a->lda;
+    const uint8_t *row2 = a->a + (r + (2 < mr ? 2 : 0)) * a->lda, *row3 = a->a + (r + (3 < mr ? 3 : 0)) * a->lda;
+    /* the last group first and unconditionally (all zero activations when K is a multiple
+     * of 4, so it adds nothing): a branch around it costs gcc its register allocation */
+    int64_t g = k4 - 1;
+#define TAIL(P) bcast_tail((P) + 4 * g, kfull < k4 ? a->k - 4 * g : 0, kfull < k4 ? flip : 0)
+    DP_STEP(TAIL);
+#undef TAIL
+#define FULL(P) (flipped ? _mm512_xor_si512(bcast_word((P) + 4 * g), flipv) : bcast_word((P) + 4 * g))
+    for (g = 0; g < kfull; g++) DP_STEP(FULL);
+#undef FULL
+    const __m512i acc[MR][4] = { { a00, a01, a02, a03 }, { a10, a11, a12, a13 }, { a20, a21, a22, a23 },
+                                 { a30, a31, a32, a33 } };
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < 4; j++) store16(o, r + i, n + 16 * j, acc[i][j], cols_mask(n1 - n - 16 * j));
+}
+
 static void tile(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r, int mr, int64_t n, int64_t n1,
                  const er_qmm_out *o)
 {
-    __m512i acc[MR][4];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_si512();
-    const int64_t k4 = (a->k + 3) / 4, kfull = a->k / 4;
-    const uint32_t flip = a->flip * 0x01010101u;
-    const uint8_t *row[MR];
-    for (int i = 0; i < MR; i++) row[i] = a->a + (r + (i < mr ? i : 0)) * a->lda;
-    for (int64_t g = 0; g < k4; g++) {
-        const int8_t *w = wp + (g * np + n) * 4;
-        __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
-        __m512i w2 = _mm512_loadu_si512(w + 128), w3 = _mm512_loadu_si512(w + 192);
-        const bool full = g < kfull;
-        for (int i = 0; i < MR; i++) {
-            __m512i x = full ? bcast_word(row[i] + 4 * g, flip) : bcast_tail(row[i] + 4 * g, a->k - 4 * g, flip);
-            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], x, w0);
-            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], x, w1);
-            acc[i][2] = _mm512_dpbusd_epi32(acc[i][2], x, w2);
-            acc[i][3] = _mm512_dpbusd_epi32(acc[i][3], x, w3);
-        }
-    }
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < 4; j++) store16(o, r + i, n + 16 * j, acc[i][j], cols_mask(n1 - n - 16 * j));
+    if (a->flip) tile_k(a, wp, np, r, mr, n, n1, o, true);
+    else tile_k(a, wp, np, r, mr, n, n1, o, false);
 }
 
 void er_qmm_u8s8_avx512vnni(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r0, int64_t r1, int64_t n0,
