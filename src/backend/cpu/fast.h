@@ -45,7 +45,6 @@ er_status er_fused_matmul_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_ten
 er_status er_fused_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
                                        void **state);
-void er_fused_matmul_fast_release(void *state);
 er_status er_fused_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
 /* Fast Conv / FusedConv (conv_fast.c). */
@@ -101,6 +100,20 @@ void er_wino_input_row_avx512(const float *r0, const float *r1, const float *r2,
                               size_t vstride);
 void er_wino_output_row_avx512(const float *m, size_t mstride, int n, float *y0, float *y1);
 
+/* Constant MatMul/Gemm weights packed once into the GEMM's B panels (matmul_fast.c); shared by
+ * MatMul, Gemm and FusedMatMul. bias (N values) and ep are filled by the op that needs them. */
+typedef struct er_mm_state {
+    const er_sgemm_kernel *k;
+    int K, N, n_panels;
+    float *packed_b;      /* K-blocks of n_panels panels of NR columns */
+    float *bias;          /* per-column bias, or NULL */
+    er_gemm_epilogue ep;
+} er_mm_state;
+er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans, er_mm_state **out);
+void er_mm_state_free(void *state);
+/* er_pack_b_fn over the packed panels (ctx: the state). */
+void er_mm_state_panel(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+
 /* MatMul and Gemm (matmul_fast.c). */
 er_status er_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
@@ -110,7 +123,6 @@ er_status er_gemm_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
 er_status er_gemm_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
                                void **state);
 er_status er_gemm_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
-void er_matmul_fast_release(void *state);
 
 /* Erf, Softmax, Pow (eltwise_fast.c) and their per-ISA kernels. */
 void er_ew_erf_avx2(const float *x, float *y, int64_t n);

@@ -8,31 +8,6 @@
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
 
-typedef struct fmm_state {
-    const er_sgemm_kernel *k;
-    int K, N, n_panels;
-    float *packed_w;      /* K-blocks of n_panels panels of NR columns */
-    float *bias;          /* N values, or NULL */
-    er_gemm_epilogue ep;
-} fmm_state;
-
-void er_fused_matmul_fast_release(void *state)
-{
-    fmm_state *s = state;
-    if (!s) return;
-    er_aligned_free(s->packed_w);
-    free(s->bias);
-    free(s);
-}
-
-static void copy_panel(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
-{
-    (void)nr;
-    const fmm_state *s = ctx;
-    memcpy(dst, s->packed_w + (size_t)k0 * s->n_panels * NR + (size_t)(n0 / NR) * kc * NR,
-           sizeof(float) * (size_t)kc * NR);
-}
-
 /* GEMM rows M, depth K, columns N when the packed path applies; false otherwise. */
 static bool geometry(const er_tensor *a, const er_tensor *w, int *m, int *k, int *n)
 {
@@ -62,33 +37,6 @@ er_status er_fused_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_
     return ER_OK;
 }
 
-static er_status state_new(er_kctx *ctx, const float *w, const float *bias, int K, int N, fmm_state **out)
-{
-    fmm_state *s = calloc(1, sizeof *s);
-    if (!s) return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
-    s->k = er_sgemm_kernel_select();
-    s->K = K;
-    s->N = N;
-    int NR = s->k->nr;
-    s->n_panels = (N + NR - 1) / NR;
-    s->packed_w = er_aligned_alloc(sizeof(float) * (size_t)s->n_panels * NR * (size_t)K);
-    s->bias = bias ? malloc(sizeof(float) * (size_t)N) : NULL;
-    if (!s->packed_w || (bias && !s->bias)) {
-        er_fused_matmul_fast_release(s);
-        return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing the weights");
-    }
-    if (bias) memcpy(s->bias, bias, sizeof(float) * (size_t)N);
-    er_dense_b dense = { w, N, false };
-    for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
-        int kc = ER_MIN(ER_GEMM_KC, K - k0);
-        for (int np = 0; np < s->n_panels; np++)
-            er_pack_b_dense(&dense, k0, kc, np * NR, ER_MIN(NR, N - np * NR), NR,
-                            s->packed_w + (size_t)k0 * s->n_panels * NR + (size_t)np * kc * NR);
-    }
-    *out = s;
-    return ER_OK;
-}
-
 er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out,
                                        void **state)
 {
@@ -100,9 +48,16 @@ er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, e
     er_act act;
     float alpha, beta;
     er_status st = er_fused_act(ctx, &act, &alpha, &beta);
-    fmm_state *s = NULL;
-    if (st == ER_OK) st = state_new(ctx, in[1]->data, b ? b->data : NULL, k, n, &s);
+    er_mm_state *s = NULL;
+    if (st == ER_OK) st = er_mm_state_new(ctx, in[1]->data, k, n, false, &s);
     if (st != ER_OK) return st;
+    if (b) {
+        if (!(s->bias = malloc(sizeof(float) * (size_t)n))) {
+            er_mm_state_free(s);
+            return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
+        }
+        memcpy(s->bias, b->data, sizeof(float) * (size_t)n);
+    }
     s->ep = (er_gemm_epilogue){ NULL, s->bias, NULL, 0, act, alpha, beta };
     *state = s;
     return ER_OK;
@@ -110,13 +65,13 @@ er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, e
 
 er_status er_fused_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    const fmm_state *s = ctx->state;
+    const er_mm_state *s = ctx->state;
     int m, k, n;
     if (!s || !ctx->workspace || !geometry(in[0], in[1], &m, &k, &n))
         return er_fused_matmul_run_ref(ctx, in, n_in, out, n_out);
     float *pa = ctx->workspace;
     er_sgemm_pack_a(s->k, in[0]->data, k, false, m, k, pa);
-    er_sgemm_b bp = { copy_panel, (void *)s };
+    er_sgemm_b bp = { er_mm_state_panel, (void *)s };
     bool any = s->bias || s->ep.act != ER_ACT_NONE;
     er_sgemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), s->k, m, n, k, pa, &bp, out[0]->data, n,
              any ? &s->ep : NULL, pa + a_floats(s->k, m, k));

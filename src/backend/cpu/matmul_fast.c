@@ -12,34 +12,26 @@
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
 
-typedef struct mm_state {
-    const er_sgemm_kernel *k;
-    int K, N, n_panels;
-    float *packed_b;      /* K-blocks of n_panels panels of NR columns */
-    float *bias;          /* Gemm: beta · C as a per-column bias, or NULL */
-} mm_state;
-
-static void mm_release(void *state)
+void er_mm_state_free(void *state)
 {
-    mm_state *s = state;
+    er_mm_state *s = state;
     if (!s) return;
     er_aligned_free(s->packed_b);
     free(s->bias);
     free(s);
 }
 
-static void pack_prepacked(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
+void er_mm_state_panel(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
 {
     (void)nr;
-    const mm_state *s = ctx;
+    const er_mm_state *s = ctx;
     const float *src = s->packed_b + (size_t)k0 * s->n_panels * NR + (size_t)(n0 / NR) * kc * NR;
     memcpy(dst, src, sizeof(float) * (size_t)kc * NR);
 }
 
-/* Packs constant W ([K×N], or [N×K] when trans) into a new state. */
-static er_status mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans, mm_state **out)
+er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans, er_mm_state **out)
 {
-    mm_state *s = calloc(1, sizeof *s);
+    er_mm_state *s = calloc(1, sizeof *s);
     if (!s) return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
     s->k = er_sgemm_kernel_select();
     s->K = K;
@@ -117,7 +109,7 @@ er_status er_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tens
     int64_t batch, m = 0, k = 0, n = 0;
     mm_geometry(in[0], in[1], &batch, &m, &k, &n);
     if (!batch || !in[1]->data || in[1]->ndim != 2 || !dims_fit_int(m, k, n)) return ER_OK;
-    return mm_state_new(ctx, in[1]->data, (int)k, (int)n, false, (mm_state **)state);
+    return er_mm_state_new(ctx, in[1]->data, (int)k, (int)n, false, (er_mm_state **)state);
 }
 
 /* C[m×n] = A[m×k] · B with A packed into ws first. */
@@ -137,9 +129,9 @@ er_status er_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
     mm_geometry(a, b, &batch, &m, &k, &n);
     if (!batch || !dims_fit_int(m, k, n) || !ctx->workspace)
         return er_nn_matmul_run(ctx, in, n_in, out, n_out);
-    const mm_state *s = ctx->state;
+    const er_mm_state *s = ctx->state;
     if (s) {
-        er_sgemm_b bp = { pack_prepacked, (void *)s };
+        er_sgemm_b bp = { er_mm_state_panel, (void *)s };
         gemm_rows(ctx, s->k, a->data, (int)m, (int)k, (int)n, &bp, out[0]->data, NULL);
         return ER_OK;
     }
@@ -180,14 +172,14 @@ er_status er_gemm_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
     if (!gemm_fast_ok(ctx, in, n_in, out[0]) || !in[1]->data || (c && !c->data)) return ER_OK;
     bool tb = er_attr_int(ctx->node, "transB", 0) != 0;
     int k = (int)in[0]->dims[1], n = (int)out[0]->dims[1];
-    mm_state *s;
-    er_status st = mm_state_new(ctx, in[1]->data, k, n, tb, &s);
+    er_mm_state *s;
+    er_status st = er_mm_state_new(ctx, in[1]->data, k, n, tb, &s);
     if (st != ER_OK) return st;
     if (c) {
         float beta = er_attr_float(ctx->node, "beta", 1.0f);
         s->bias = malloc(sizeof(float) * (size_t)n);
         if (!s->bias) {
-            mm_release(s);
+            er_mm_state_free(s);
             return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory");
         }
         for (int j = 0; j < n; j++) s->bias[j] = beta * ((const float *)c->data)[j];
@@ -198,12 +190,11 @@ er_status er_gemm_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
 
 er_status er_gemm_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
-    const mm_state *s = ctx->state;
+    const er_mm_state *s = ctx->state;
     if (!s || !ctx->workspace) return er_nn_gemm_run(ctx, in, n_in, out, n_out);
-    er_sgemm_b bp = { pack_prepacked, (void *)s };
+    er_sgemm_b bp = { er_mm_state_panel, (void *)s };
     er_gemm_epilogue ep = { NULL, s->bias, NULL, 0, ER_ACT_NONE, 0, 0 };
     gemm_rows(ctx, s->k, in[0]->data, (int)out[0]->dims[0], s->K, s->N, &bp, out[0]->data, s->bias ? &ep : NULL);
     return ER_OK;
 }
 
-void er_matmul_fast_release(void *state) { mm_release(state); }
