@@ -141,7 +141,7 @@ static const char *const fx_pieces[] = {"he", "ll", "llo", "hello", "\xe2\x96\x8
 
 static inline int fx_vocab(fx_file *f, int n_vocab)
 {
-    static char names[1024][16];
+    static char names[1024][24];  /* "<pad%d>" of any int fits */
     const char *tok[1024];
     float score[1024];
     int32_t type[1024];
