@@ -22,7 +22,7 @@ static inline void fx_put(fx_buf *b, const void *d, size_t n)
         b->cap = (b->n + n) * 2 + 1024;
         b->p = realloc(b->p, b->cap);
     }
-    memcpy(b->p + b->n, d, n);
+    if (n) memcpy(b->p + b->n, d, n);
     b->n += n;
 }
 

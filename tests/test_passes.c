@@ -31,13 +31,13 @@ static int init(er_graph *g, const char *name, const int64_t *dims, int nd, unsi
     for (int64_t i = 0; i < n; i++) d[i] = fill ? fill[i] : 0.5f * frand(seed);
     c->dtype = ER_F32;
     c->ndim = nd;
-    memcpy(c->dims, dims, sizeof(int64_t) * (size_t)nd);
+    if (nd) memcpy(c->dims, dims, sizeof(int64_t) * (size_t)nd);
     c->data = d;
     c->nbytes = sizeof(float) * (size_t)n;
     g->values[v].init = c;
     g->values[v].dtype = ER_F32;
     g->values[v].ndim = nd;
-    memcpy(g->values[v].dims, dims, sizeof(int64_t) * (size_t)nd);
+    if (nd) memcpy(g->values[v].dims, dims, sizeof(int64_t) * (size_t)nd);
     return v;
 }
 
