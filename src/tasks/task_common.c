@@ -299,8 +299,9 @@ static er_status read_triple(const er_sidecar *sc, const char *key, float out[3]
     return ER_OK;
 }
 
-static er_status read_vision(const er_sidecar *sc, er_vision_options *o, er_msg *msg)
+static er_status read_vision(const er_sidecar *sc, void *opts, er_msg *msg)
 {
+    er_vision_options *o = opts;
     er_status st = read_triple(sc, "mean", o->mean, msg);
     if (st == ER_OK) st = read_triple(sc, "std", o->std, msg);
     if (st != ER_OK) return st;
@@ -340,21 +341,27 @@ static er_status read_vision(const er_sidecar *sc, er_vision_options *o, er_msg 
     return ER_OK;
 }
 
-er_status er_vision_options_load_sidecar(const char *model_path, er_vision_options *o,
-                                         int *found, er_msg *msg)
+er_status er_sidecar_load(const char *model_path, void *opts, er_sidecar_apply_fn apply, int *found,
+                          er_msg *msg)
 {
     er_msg local;
     int dummy;
     if (!msg) msg = &local;
     if (!found) found = &dummy;
-    if (!model_path || !o)
+    if (!model_path || !opts)
         return er_fail(msg->text, sizeof(msg->text), ER_ERR_INVALID_ARG, "model path or options is NULL");
     er_sidecar *sc = malloc(sizeof(*sc));
     if (!sc) return er_fail(msg->text, sizeof(msg->text), ER_ERR_NOMEM, "out of memory");
     er_status st = er_sidecar_read(model_path, sc, found, msg);
-    if (st == ER_OK && *found) st = read_vision(sc, o, msg);
+    if (st == ER_OK && *found) st = apply(sc, opts, msg);
     free(sc);
     return st;
+}
+
+er_status er_vision_options_load_sidecar(const char *model_path, er_vision_options *o,
+                                         int *found, er_msg *msg)
+{
+    return er_sidecar_load(model_path, o, read_vision, found, msg);
 }
 
 /* ---- model opening ---- */

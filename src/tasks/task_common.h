@@ -31,6 +31,11 @@ typedef struct er_sidecar {
 
 /* Finds and parses the sidecar of model_path; *found = 0 (and ER_OK) when none exists. */
 er_status er_sidecar_read(const char *model_path, er_sidecar *sc, int *found, er_msg *msg);
+/* Reads MODEL's sidecar, when there is one, and hands it to apply(sc, opts, msg): the shared
+ * part of every task's *_options_load_sidecar. msg and found may be NULL. */
+typedef er_status (*er_sidecar_apply_fn)(const er_sidecar *sc, void *opts, er_msg *msg);
+er_status er_sidecar_load(const char *model_path, void *opts, er_sidecar_apply_fn apply, int *found,
+                          er_msg *msg);
 /* Parses JSON text (exposed for tests). */
 er_status er_sidecar_parse(const char *text, er_sidecar *sc, char *err, size_t err_size);
 const er_json_value *er_sidecar_get(const er_sidecar *sc, const char *key);

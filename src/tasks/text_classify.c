@@ -50,8 +50,9 @@ static er_status sidecar_file(const er_sidecar *sc, const char *key, char *out, 
     return ER_OK;
 }
 
-static er_status read_text_sidecar(const er_sidecar *sc, er_text_options *o, er_msg *msg)
+static er_status read_text_sidecar(const er_sidecar *sc, void *opts, er_msg *msg)
 {
+    er_text_options *o = opts;
     er_status st = sidecar_file(sc, "vocab", o->vocab, sizeof(o->vocab), msg);
     if (st == ER_OK) st = sidecar_file(sc, "labels", o->labels, sizeof(o->labels), msg);
     if (st != ER_OK) return st;
@@ -69,18 +70,7 @@ static er_status read_text_sidecar(const er_sidecar *sc, er_text_options *o, er_
 er_status er_text_options_load_sidecar(const char *model_path, er_text_options *o, int *found,
                                        er_msg *msg)
 {
-    er_msg local;
-    int dummy;
-    if (!msg) msg = &local;
-    if (!found) found = &dummy;
-    if (!model_path || !o)
-        return er_fail(msg->text, sizeof(msg->text), ER_ERR_INVALID_ARG, "model path or options is NULL");
-    er_sidecar *sc = malloc(sizeof(*sc));
-    if (!sc) return er_fail(msg->text, sizeof(msg->text), ER_ERR_NOMEM, "out of memory");
-    er_status st = er_sidecar_read(model_path, sc, found, msg);
-    if (st == ER_OK && *found) st = read_text_sidecar(sc, o, msg);
-    free(sc);
-    return st;
+    return er_sidecar_load(model_path, o, read_text_sidecar, found, msg);
 }
 
 /* Every input must be one the tokenizer produces, as a [batch, sequence] integer tensor. */
