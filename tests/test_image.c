@@ -9,19 +9,7 @@
 #include "tasks/ctc.h"
 #include "tasks/db_post.h"
 #include "tasks/image.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        checks++;                                                               \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                         \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-        }                                                                       \
-    } while (0)
+#include "check.h"
 
 static uint8_t px(const er_image *im, int x, int y, int c)
 {

@@ -7,9 +7,7 @@
 
 #include "llm/model.h"
 #include "llm_fixture.h"
-
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 static uint8_t *all_types_file(size_t *size)
 {

@@ -11,9 +11,7 @@
 #include "edgerun_llm.h"
 #include "llm/model.h"
 #include "llm_fixture.h"
-
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 enum { NV = 320, NT = 11 };
 static const int32_t toks[NT] = {1, 280, 275, 5, 300, 7, 281, 290, 2, 276, 277};

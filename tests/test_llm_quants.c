@@ -7,10 +7,7 @@
 
 #include "core/common.h"
 #include "llm/quants.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 static float frand(unsigned *s)
 {

@@ -6,9 +6,7 @@
 #include <string.h>
 
 #include "llm/sample.h"
-
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 enum { NV = 6, DRAWS = 40000 };
 static const float base[NV] = {1.0f, 3.0f, 2.0f, -1.0f, 0.5f, 2.5f};

@@ -8,9 +8,7 @@
 
 #include "llm/tokenizer.h"
 #include "llm_fixture.h"
-
-static int failures;
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#include "check.h"
 
 static er_tokenizer *make(uint8_t *p, size_t n, er_gguf **g)
 {

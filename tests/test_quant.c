@@ -18,17 +18,7 @@
 #include "format/onnx.h"
 #include "format/onnx_write.h"
 #include "quant/quantize.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                                    \
-    do {                                                                                                    \
-        if (!(cond)) {                                                                                      \
-            failures++;                                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            printf(__VA_ARGS__);                                                                            \
-            printf("\n");                                                                                   \
-        }                                                                                                   \
-    } while (0)
+#include "check.h"
 
 static uint32_t rng = 12345;
 static uint32_t rnd(void)

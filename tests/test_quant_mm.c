@@ -23,17 +23,7 @@
 #include "backend/cpu/qquant.h"
 #include "backend/cpu/qgemm_mm.h"
 #include "core/cpu.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                                    \
-    do {                                                                                                    \
-        if (!(cond)) {                                                                                      \
-            failures++;                                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            printf(__VA_ARGS__);                                                                            \
-            printf("\n");                                                                                   \
-        }                                                                                                   \
-    } while (0)
+#include "check.h"
 
 static uint32_t rng = 777;
 static uint32_t rnd(void)
