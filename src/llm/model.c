@@ -1,6 +1,7 @@
 #include "llm/model.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,12 +492,68 @@ static void quantize_act(const er_qkernels *k, er_threadpool *pool, const er_llm
     er_parallel_for(pool, n_tok, 4, prep_rows, &pc);
 }
 
+#define MM_MAX_PARTS 3
+/* Rows claimed at a time: small enough that threads finish within microseconds of each other
+ * (a straggler makes the others sleep and pay a wake-up), large enough to stream. */
+#define MM_CHUNK_ROWS 32
+
+/* Weights applied to the same prepared activations, walked as one range of rows that the
+ * threads claim chunk by chunk. */
+typedef struct mm_multi_ctx {
+    mm_ctx part[MM_MAX_PARTS];
+    int n;
+    int64_t rows;
+    atomic_llong next;
+} mm_multi_ctx;
+
+/* A packed group belongs to the chunk holding its first row, so chunks split groups exactly. */
+static void mm_multi_chunk(const mm_multi_ctx *c, int64_t r0, int64_t r1, int tid)
+{
+    int64_t base = 0;
+    for (int i = 0; i < c->n; i++) {
+        const mm_ctx *p = &c->part[i];
+        int64_t a = ER_MAX(r0 - base, 0), b = ER_MIN(r1 - base, p->w->rows);
+        base += p->w->rows;
+        if (a >= b) continue;
+        if (p->w->packed)
+            mm_groups((void *)p, (a + ER_PACK_ROWS - 1) / ER_PACK_ROWS, (b + ER_PACK_ROWS - 1) / ER_PACK_ROWS, tid);
+        else
+            mm_rows((void *)p, a, b, tid);
+    }
+}
+
+static void mm_multi_worker(void *vctx, int64_t t0, int64_t t1, int tid)
+{
+    (void)t0;
+    (void)t1;
+    mm_multi_ctx *c = vctx;
+    for (;;) {
+        int64_t r0 = atomic_fetch_add_explicit(&c->next, MM_CHUNK_ROWS, memory_order_relaxed);
+        if (r0 >= c->rows) return;
+        mm_multi_chunk(c, r0, ER_MIN(r0 + MM_CHUNK_ROWS, c->rows), tid);
+    }
+}
+
+/* One parallel pass over all of ws (which share act's format): for a single token each
+ * matmul is short, so fewer hand-offs between threads matter. */
+static void matmul_multi(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *const *ws,
+                         float *const *ys, int n, const void *act, const er_packed_act *pact, int n_tok,
+                         bool accumulate)
+{
+    mm_multi_ctx c = {.n = n};
+    for (int i = 0; i < n; i++) {
+        c.part[i] = (mm_ctx){k, ws[i], act, er_llm_act_row_bytes(ws[i]), pact, n_tok, ys[i], accumulate};
+        c.rows += ws[i]->rows;
+    }
+    atomic_init(&c.next, 0);
+    int workers = (int)ER_MIN(er_threadpool_size(pool), (c.rows + MM_CHUNK_ROWS - 1) / MM_CHUNK_ROWS);
+    er_parallel_for(pool, workers, 1, mm_multi_worker, &c);
+}
+
 static void matmul_quantized(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
                              const void *act, const er_packed_act *pact, int n_tok, float *y, bool accumulate)
 {
-    mm_ctx c = {k, w, act, er_llm_act_row_bytes(w), pact, n_tok, y, accumulate};
-    if (w->packed) er_parallel_for(pool, w->rows / ER_PACK_ROWS, 2, mm_groups, &c);
-    else er_parallel_for(pool, w->rows, 16, mm_rows, &c);
+    matmul_multi(k, pool, &w, &y, 1, act, pact, n_tok, accumulate);
 }
 
 void er_llm_matmul(const er_qkernels *k, er_threadpool *pool, const er_llm_weight *w,
@@ -599,11 +656,17 @@ static void attention_block(const er_llm_model *m, er_llm_state *s, er_threadpoo
      * practice; a mixed file falls back to quantizing per weight). */
     bool same = act_format(&ly->wk) == act_format(&ly->wq) && act_format(&ly->wv) == act_format(&ly->wq);
     quantize_act(k, pool, &ly->wq, s->xn, n, s->act, s->pact);
-    matmul_quantized(k, pool, &ly->wq, s->act, s->pact, n, s->q, false);
-    if (!same) quantize_act(k, pool, &ly->wk, s->xn, n, s->act, s->pact);
-    matmul_quantized(k, pool, &ly->wk, s->act, s->pact, n, s->k, false);
-    if (!same) quantize_act(k, pool, &ly->wv, s->xn, n, s->act, s->pact);
-    matmul_quantized(k, pool, &ly->wv, s->act, s->pact, n, s->v, false);
+    if (same) {
+        const er_llm_weight *ws[] = {&ly->wq, &ly->wk, &ly->wv};
+        float *ys[] = {s->q, s->k, s->v};
+        matmul_multi(k, pool, ws, ys, 3, s->act, s->pact, n, false);
+    } else {
+        matmul_quantized(k, pool, &ly->wq, s->act, s->pact, n, s->q, false);
+        quantize_act(k, pool, &ly->wk, s->xn, n, s->act, s->pact);
+        matmul_quantized(k, pool, &ly->wk, s->act, s->pact, n, s->k, false);
+        quantize_act(k, pool, &ly->wv, s->xn, n, s->act, s->pact);
+        matmul_quantized(k, pool, &ly->wv, s->act, s->pact, n, s->v, false);
+    }
     add_bias(s->q, ly->bq, n, c->dim);
     add_bias(s->k, ly->bk, n, kv_dim);
     add_bias(s->v, ly->bv, n, kv_dim);
@@ -621,6 +684,18 @@ static void attention_block(const er_llm_model *m, er_llm_state *s, er_threadpoo
 
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
+typedef struct swiglu_ctx {
+    float *gate;
+    const float *up;
+} swiglu_ctx;
+
+static void swiglu_range(void *vctx, int64_t i0, int64_t i1, int tid)
+{
+    (void)tid;
+    const swiglu_ctx *c = vctx;
+    for (int64_t i = i0; i < i1; i++) c->gate[i] = silu(c->gate[i]) * c->up[i];
+}
+
 static void ffn_block(const er_llm_model *m, er_llm_state *s, er_threadpool *pool, int l, int n)
 {
     const er_llm_config *c = &m->cfg;
@@ -629,11 +704,18 @@ static void ffn_block(const er_llm_model *m, er_llm_state *s, er_threadpool *poo
     for (int t = 0; t < n; t++)
         rmsnorm(s->xn + (size_t)t * c->dim, s->x + (size_t)t * c->dim, ly->ffn_norm, c->dim, c->rms_eps);
     quantize_act(k, pool, &ly->w_gate, s->xn, n, s->act, s->pact);
-    matmul_quantized(k, pool, &ly->w_gate, s->act, s->pact, n, s->h1, false);
-    if (act_format(&ly->w_up) != act_format(&ly->w_gate)) quantize_act(k, pool, &ly->w_up, s->xn, n, s->act, s->pact);
-    matmul_quantized(k, pool, &ly->w_up, s->act, s->pact, n, s->h2, false);
-    size_t nf = (size_t)n * c->ffn;
-    for (size_t i = 0; i < nf; i++) s->h1[i] = silu(s->h1[i]) * s->h2[i];
+    if (act_format(&ly->w_up) == act_format(&ly->w_gate)) {
+        const er_llm_weight *ws[] = {&ly->w_gate, &ly->w_up};
+        float *ys[] = {s->h1, s->h2};
+        matmul_multi(k, pool, ws, ys, 2, s->act, s->pact, n, false);
+    } else {
+        matmul_quantized(k, pool, &ly->w_gate, s->act, s->pact, n, s->h1, false);
+        quantize_act(k, pool, &ly->w_up, s->xn, n, s->act, s->pact);
+        matmul_quantized(k, pool, &ly->w_up, s->act, s->pact, n, s->h2, false);
+    }
+    /* Threaded although short: a serial stretch this long would put the workers to sleep. */
+    swiglu_ctx sw = {s->h1, s->h2};
+    er_parallel_for(pool, (int64_t)n * c->ffn, 1024, swiglu_range, &sw);
     er_llm_matmul(k, pool, &ly->w_down, s->h1, n, s->x, true, s->act, s->pact);
 }
 

@@ -59,6 +59,10 @@ static float dot_f32(int64_t n, const void *w, const void *a)
     return s;
 }
 
+/* Decoding streams each f16 weight once, bound by memory latency per core: fetching 4 KiB
+ * ahead of the loads (measured best of 1-8 KiB) keeps more misses in flight than the
+ * hardware prefetcher alone, most of all with several threads. Past a row's end it is harmless. */
+#define F16_PREFETCH_BYTES 4096
 static inline __m512 load_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
 static inline __m512 load_bf16(const uint16_t *p)
@@ -73,9 +77,12 @@ static float dot_f16(int64_t n, const void *w, const void *a)
     const float *y = a;
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     int64_t i = 0;
-    for (; i + 64 <= n; i += 64)
+    for (; i + 64 <= n; i += 64) {
+        _mm_prefetch((const char *)(x + i) + F16_PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char *)(x + i) + F16_PREFETCH_BYTES + 64, _MM_HINT_T0);
         for (int k = 0; k < 4; k++)
             acc[k] = _mm512_fmadd_ps(load_f16(x + i + 16 * k), _mm512_loadu_ps(y + i + 16 * k), acc[k]);
+    }
     for (; i + 16 <= n; i += 16) acc[0] = _mm512_fmadd_ps(load_f16(x + i), _mm512_loadu_ps(y + i), acc[0]);
     float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
     for (; i < n; i++) s += h2f(x[i]) * y[i];
