@@ -15,4 +15,9 @@ typedef struct er_mapped {
 er_status er_map_file(const char *path, er_mapped *m, char *err, size_t err_size);
 void er_unmap(er_mapped *m);
 
+/* Gives back the resident pages wholly inside [p, p+n) of a read-only file mapping; they fault
+ * back in from the page cache if read again. Never call it on anonymous memory: there it
+ * would discard the data. */
+void er_release_file_pages(const void *p, size_t n);
+
 #endif

@@ -20,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "format/pb.h"
 
@@ -377,19 +375,6 @@ static er_status external_bytes(onnx_ctx *c, er_pool *pool, er_pb_reader r, cons
     return ER_OK;
 }
 
-/* Gives back the pages wholly inside [p, p+n) of a read-only file mapping once their bytes
- * were copied, so a model whose tensors are mostly misaligned still peaks near one copy of
- * its weights instead of two. Never for caller buffers: on anonymous memory this would
- * discard the caller's data. */
-static void drop_file_pages(const uint8_t *p, size_t n)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    if (pg <= 0) return;
-    uintptr_t lo = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    uintptr_t hi = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 /* Points at bytes when they are aligned for the element type, else copies them to pool. */
 static const void *place_bytes(er_pool *pool, const uint8_t *bytes, size_t nbytes, size_t esize,
                                bool file_backed)
@@ -401,12 +386,13 @@ static const void *place_bytes(er_pool *pool, const uint8_t *bytes, size_t nbyte
         memcpy(d, bytes, nbytes);
         return d;
     }
-    /* Chunk by chunk, so even one huge tensor never has both copies resident at once. */
+    /* Chunk by chunk, releasing the source pages as they are copied, so even one huge tensor
+     * never has both copies resident at once. Not for caller buffers (anonymous memory). */
     const size_t chunk = (size_t)4 << 20;
     for (size_t off = 0; off < nbytes; off += chunk) {
         size_t n = nbytes - off < chunk ? nbytes - off : chunk;
         memcpy((uint8_t *)d + off, bytes + off, n);
-        drop_file_pages(bytes + off, n);
+        er_release_file_pages(bytes + off, n);
     }
     return d;
 }

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "backend/cpu/op.h"
 #include "passes/passes.h"
@@ -420,19 +418,14 @@ static bool alias_constant(er_session *s, const er_node *n)
 static void drop_file_pages(const er_session *s, const void *p, size_t n)
 {
     const er_model *m = s->model;
-    const er_mapped *ranges[1 + 64];
-    int nr = 0;
-    if (m->file.data) ranges[nr++] = &m->file;
-    for (int i = 0; i < m->graph->n_maps && nr < (int)ER_ARRAY_LEN(ranges); i++) ranges[nr++] = &m->graph->maps[i];
     uintptr_t a = (uintptr_t)p, b = a + n;
-    for (int i = 0; i < nr; i++) {
-        uintptr_t lo = (uintptr_t)ranges[i]->data, hi = lo + ranges[i]->size;
-        if (a < lo || b > hi) continue;
-        long pg = sysconf(_SC_PAGESIZE);
-        if (pg <= 0) return;
-        uintptr_t x = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1), y = b & ~((uintptr_t)pg - 1);
-        if (y > x) madvise((void *)x, y - x, MADV_DONTNEED);
-        return;
+    for (int i = -1; i < m->graph->n_maps; i++) {
+        const er_mapped *r = i < 0 ? &m->file : &m->graph->maps[i];
+        uintptr_t lo = (uintptr_t)r->data, hi = lo + r->size;
+        if (r->data && a >= lo && b <= hi) {
+            er_release_file_pages(p, n);
+            return;
+        }
     }
 }
 
