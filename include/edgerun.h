@@ -145,6 +145,7 @@ er_status er_session_stats_get(const er_session *session, er_session_stats *stat
 typedef struct er_node_profile {
     const char *op_type;
     const char *node_name;
+    int node;             /* index into er_session_graph(session)->nodes */
     double seconds;
     int64_t calls;
 } er_node_profile;

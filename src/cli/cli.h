@@ -7,6 +7,7 @@
 
 #include "core/common.h"
 #include "edgerun.h"
+#include "ir/graph.h"
 
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
@@ -89,5 +90,9 @@ void cli_json_shape(FILE *f, const int64_t *dims, int ndim);
 
 /* "12.3 MiB" style. */
 const char *cli_bytes_str(double bytes, char *buf, size_t size);
+
+/* Multiply-accumulates of one node of er_session_graph(s) from its planned shapes. Returns
+ * false for ops that are not counted; *macs = -1 when the shapes needed are unknown. */
+bool cli_node_macs(const er_session *s, const er_node *n, int64_t *macs);
 
 #endif

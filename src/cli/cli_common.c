@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "format/npy.h"
+#include "runtime/session.h"
 
 static void vmessage(const char *fmt, va_list ap)
 {
@@ -329,4 +330,54 @@ const char *cli_bytes_str(double bytes, char *buf, size_t size)
     }
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
     return buf;
+}
+
+static const er_tensor *node_tensor(const er_session *s, const er_node *n, bool input, int k)
+{
+    int nv = input ? n->n_in : n->n_out;
+    const int *ids = input ? n->in : n->out;
+    if (k >= nv || ids[k] < 0) return NULL;
+    return er_session_value(s, ids[k]);
+}
+
+static int64_t prod_from(const er_tensor *t, int first)
+{
+    int64_t p = 1;
+    for (int d = first; d < t->ndim; d++) p *= t->dims[d];
+    return p;
+}
+
+/* Multiply-accumulates of one node from its planned shapes. Returns false for ops that
+ * are not counted; *macs = -1 when the shapes needed are unknown. */
+bool cli_node_macs(const er_session *s, const er_node *n, int64_t *macs)
+{
+    const char *op = n->op_type;
+    const er_tensor *y = node_tensor(s, n, false, 0);
+    *macs = -1;
+    /* Graph passes replace ops by fused ones (domain "edgerun"); they keep the inputs' order. */
+    if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0 && strcmp(n->domain, "edgerun") != 0 &&
+        strcmp(n->domain, "com.microsoft") != 0)
+        return false;
+    if (!strcmp(op, "Conv") || !strcmp(op, "FusedConv") || !strcmp(op, "ConvInteger") || !strcmp(op, "QLinearConv")) {
+        const er_tensor *w = node_tensor(s, n, true, !strcmp(op, "QLinearConv") ? 3 : 1);
+        if (y && w && w->ndim >= 2) *macs = er_tensor_numel(y) * prod_from(w, 1);
+        return true;
+    }
+    if (!strcmp(op, "ConvTranspose")) {
+        const er_tensor *x = node_tensor(s, n, true, 0), *w = node_tensor(s, n, true, 1);
+        if (x && w && w->ndim >= 2) *macs = er_tensor_numel(x) * prod_from(w, 1);
+        return true;
+    }
+    if (!strcmp(op, "Gemm") || !strcmp(op, "QGemm")) {
+        const er_tensor *a = node_tensor(s, n, true, 0);
+        if (y && a && a->ndim == 2)
+            *macs = er_tensor_numel(y) * a->dims[er_attr_int(n, "transA", 0) ? 0 : 1];
+        return true;
+    }
+    if (!strcmp(op, "MatMul") || !strcmp(op, "FusedMatMul") || !strcmp(op, "MatMulInteger") || !strcmp(op, "QLinearMatMul")) {
+        const er_tensor *a = node_tensor(s, n, true, 0);
+        if (y && a && a->ndim >= 1) *macs = er_tensor_numel(y) * a->dims[a->ndim - 1];
+        return true;
+    }
+    return false;
 }

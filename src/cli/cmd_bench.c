@@ -1,5 +1,5 @@
 /* edgerun bench: load time, latency distribution, throughput, peak memory, and with
- * --profile the time per op type. Inputs not given as files are generated from a fixed
+ * --profile the time per op type (--profile-nodes: per node, with its GFLOP/s). Inputs not given as files are generated from a fixed
  * seed so runs are comparable across builds and machines. */
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +12,8 @@
 static void help(void)
 {
     printf("Usage: edgerun bench MODEL [--threads N] [--warmup W] [--runs R] [--json]\n"
-           "                     [-i NAME=FILE.npy ...] [--dim NAME=VALUE ...] [--profile] [--opt none|all]\n"
+           "                     [-i NAME=FILE.npy ...] [--dim NAME=VALUE ...] [--profile]\n"
+           "                     [--profile-nodes] [--opt none|all]\n"
            "\n"
            "Inputs without -i are generated (fixed seed): floats uniform in [-1, 1), integers\n"
            "in 0..9, booleans alternating; symbolic dims come from --dim, else 1.\n"
@@ -22,6 +23,7 @@ static void help(void)
            "  --runs R          timed runs (default 50)\n"
            "  --json            one JSON object on stdout\n"
            "  --profile         time per op type over the timed runs\n"
+           "  --profile-nodes   also time per node: output shape, ms per run, GFLOP/s\n"
            "  --opt none|all    graph optimization level (default all)\n");
 }
 
@@ -29,7 +31,7 @@ typedef struct bench_args {
     cli_common c;
     const char *path;
     long long warmup, runs;
-    bool json, profile;
+    bool json, profile, profile_nodes;
 } bench_args;
 
 typedef struct latency {
@@ -52,6 +54,7 @@ typedef struct bench_result {
     op_time *ops;
     int n_ops;
     double profiled_s;
+    double *node_base_s;  /* per executed node: profiled seconds after warm-up */
 } bench_result;
 
 static uint64_t splitmix64(uint64_t *state)
@@ -196,7 +199,7 @@ static int measure(er_session *s, const bench_args *a, bench_result *r)
     if (rc == CLI_OK) r->lat = summarize(times, (int)a->runs);
     if (rc == CLI_OK && a->profile) rc = collect_profile(s, base_s, base_calls, n, r);
     free(times);
-    free(base_s);
+    r->node_base_s = base_s;
     free(base_calls);
     return rc;
 }
@@ -247,6 +250,30 @@ static void print_text(const er_model *model, const er_session *s, const bench_a
         printf("  %-24s %12.3f %6.1f%% %10lld %12.4f\n", o->op_type, o->seconds * 1e3,
                r->profiled_s > 0 ? 100.0 * o->seconds / r->profiled_s : 0.0, (long long)o->calls,
                o->calls ? o->seconds * 1e3 / (double)o->calls : 0.0);
+    }
+}
+
+/* Per executed node over the timed runs, in execution order. */
+static void print_nodes(const er_session *s, const bench_args *a, const double *base_s)
+{
+    const er_graph *g = er_session_graph(s);
+    er_session_stats stats;
+    er_session_stats_get(s, &stats);
+    printf("\nper node (ms per run)\n  %4s %-16s %-28s %-20s %9s %8s\n", "#", "op type", "name", "output",
+           "ms", "GFLOP/s");
+    for (int i = 0; i < stats.n_nodes; i++) {
+        er_node_profile p;
+        if (er_session_profile_get(s, i, &p) != ER_OK) continue;
+        const er_node *n = &g->nodes[p.node];
+        const er_tensor *y = n->n_out > 0 && n->out[0] >= 0 ? er_session_value(s, n->out[0]) : NULL;
+        char shape[64] = "?";
+        if (y) er_shape_str(y->dims, y->ndim, shape, sizeof shape);
+        double ms = (p.seconds - base_s[i]) * 1e3 / (double)a->runs;
+        int64_t macs;
+        char rate[32] = "";
+        if (cli_node_macs(s, n, &macs) && macs >= 0 && ms > 0) snprintf(rate, sizeof rate, "%.1f", 2e-6 * (double)macs / ms);
+        printf("  %4d %-16.16s %-28.28s %-20.20s %9.4f %8s\n", i, p.op_type, p.node_name ? p.node_name : "",
+               shape, ms, rate);
     }
 }
 
@@ -302,6 +329,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
             a->json = true;
         } else if (strcmp(arg, "--profile") == 0) {
             a->profile = true;
+        } else if (strcmp(arg, "--profile-nodes") == 0) {
+            a->profile = a->profile_nodes = true;
         } else if ((m = cli_opt_value(argc, argv, &i, "--warmup", NULL, &v)) != 0) {
             if (m < 0 || !cli_parse_int(v, 0, 1000000, &a->warmup))
                 return cli_usage("bench", "--warmup expects a count from 0 to 1000000");
@@ -350,8 +379,10 @@ int cmd_bench(int argc, char **argv)
     r.peak_rss = er_peak_rss();
     if (rc == CLI_OK) {
         if (a.json) print_json(model, s, &a, &r); else print_text(model, s, &a, &r);
+        if (!a.json && a.profile_nodes && r.node_base_s) print_nodes(s, &a, r.node_base_s);
     }
     free(r.ops);
+    free(r.node_base_s);
     free(r.generated);
     er_session_free(s);
     er_model_free(model);

@@ -826,6 +826,7 @@ er_status er_session_profile_get(const er_session *s, int index, er_node_profile
     const er_step *st = &s->steps[index];
     prof->op_type = s->g->nodes[st->node].op_type;
     prof->node_name = s->g->nodes[st->node].name;
+    prof->node = st->node;
     prof->seconds = st->seconds;
     prof->calls = st->calls;
     return ER_OK;

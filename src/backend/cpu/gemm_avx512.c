@@ -16,6 +16,9 @@ void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, i
         __m512 b0 = _mm512_load_ps(b + k * NR);
         __m512 b1 = _mm512_load_ps(b + k * NR + 16);
         const float *ak = a + k * MR;
+        /* Weights of late layers (9 MiB per ResNet conv) come from DRAM: the hardware
+         * prefetcher does not run far enough ahead of 48-byte broadcast steps. */
+        _mm_prefetch((const char *)(ak + 64 * MR), _MM_HINT_T0);
 #define ER_ROW(i)                                                    \
     do {                                                             \
         __m512 ai = _mm512_set1_ps(ak[i]);                           \
