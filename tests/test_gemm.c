@@ -64,7 +64,9 @@ int main(void)
 {
     er_isa top = er_cpu_isa();
     const int sizes[][3] = { { 1, 1, 1 }, { 5, 7, 3 }, { 12, 32, 256 }, { 13, 33, 257 }, { 64, 49, 576 },
-                             { 3, 100, 600 }, { 37, 3, 1 }, { 100, 70, 513 }, { 24, 64, 0 } };
+                             { 3, 100, 600 }, { 37, 3, 1 }, { 100, 70, 513 }, { 24, 64, 0 },
+                             /* row tails of 8 and 4 rows, column tails of ≤ 16 */
+                             { 20, 17, 300 }, { 8, 16, 40 }, { 76, 196, 70 }, { 16, 784, 33 } };
     for (int isa = ER_ISA_REF; isa <= (int)top; isa++) {
         const er_sgemm_kernel *k = er_sgemm_kernel_for((er_isa)isa);
         for (int threads = 1; threads <= 3; threads++) {

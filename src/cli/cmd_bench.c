@@ -47,6 +47,7 @@ typedef struct op_time {
 typedef struct bench_result {
     double load_s, prepare_s;
     latency lat;
+    latency cpu;          /* process CPU time per run */
     size_t peak_rss;
     size_t load_peak_rss;     /* after model load + session create, before any run */
     size_t model_bytes;
@@ -168,12 +169,14 @@ static int collect_profile(const er_session *s, const double *base_s, const int6
     return CLI_OK;
 }
 
-static int run_n(er_session *s, long long n, double *times)
+/* times and cpu_times (per run: wall and process CPU seconds) may be NULL. */
+static int run_n(er_session *s, long long n, double *times, double *cpu_times)
 {
     for (long long i = 0; i < n; i++) {
-        double t0 = er_now();
+        double t0 = er_now(), c0 = er_cpu_now();
         if (er_session_run(s) != ER_OK) return cli_error("%s", er_session_error(s));
         if (times) times[i] = er_now() - t0;
+        if (cpu_times) cpu_times[i] = er_cpu_now() - c0;
     }
     return CLI_OK;
 }
@@ -181,24 +184,27 @@ static int run_n(er_session *s, long long n, double *times)
 static int measure(er_session *s, const bench_args *a, bench_result *r)
 {
     er_session_stats stats;
-    int rc = run_n(s, a->warmup, NULL);
+    int rc = run_n(s, a->warmup, NULL, NULL);
     if (rc != CLI_OK) return rc;
     er_session_stats_get(s, &stats);
     int n = stats.n_nodes;
     double *times = malloc(sizeof(double) * (size_t)a->runs);
+    double *cpu_times = malloc(sizeof(double) * (size_t)a->runs);
     double *base_s = calloc((size_t)(n ? n : 1), sizeof *base_s);
     int64_t *base_calls = calloc((size_t)(n ? n : 1), sizeof *base_calls);
-    if (!times || !base_s || !base_calls) rc = cli_error("out of memory");
+    if (!times || !cpu_times || !base_s || !base_calls) rc = cli_error("out of memory");
     for (int i = 0; rc == CLI_OK && i < n; i++) {
         er_node_profile p;
         if (er_session_profile_get(s, i, &p) != ER_OK) continue;
         base_s[i] = p.seconds;
         base_calls[i] = p.calls;
     }
-    if (rc == CLI_OK) rc = run_n(s, a->runs, times);
+    if (rc == CLI_OK) rc = run_n(s, a->runs, times, cpu_times);
     if (rc == CLI_OK) r->lat = summarize(times, (int)a->runs);
+    if (rc == CLI_OK) r->cpu = summarize(cpu_times, (int)a->runs);
     if (rc == CLI_OK && a->profile) rc = collect_profile(s, base_s, base_calls, n, r);
     free(times);
+    free(cpu_times);
     r->node_base_s = base_s;
     free(base_calls);
     return rc;
@@ -237,6 +243,8 @@ static void print_text(const er_model *model, const er_session *s, const bench_a
     printf("latency ms  min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f  stddev %.3f  (%lld runs)\n",
            l->min * 1e3, l->p50 * 1e3, l->p90 * 1e3, l->p99 * 1e3, l->max * 1e3, l->mean * 1e3,
            l->stddev * 1e3, a->runs);
+    printf("cpu ms      min %.3f  p50 %.3f  mean %.3f  (process CPU time per run, all threads)\n", r->cpu.min * 1e3,
+           r->cpu.p50 * 1e3, r->cpu.mean * 1e3);
     printf("throughput  %.2f runs/s\n", l->total > 0 ? (double)a->runs / l->total : 0.0);
     printf("peak RSS    %s (%zu bytes)\n", cli_bytes_str((double)r->peak_rss, b, sizeof b), r->peak_rss);
     char fb[32];
@@ -299,6 +307,8 @@ static void print_json(const er_model *model, const er_session *s, const bench_a
     printf(", \"latency_ms\": {\"min\": %.6f, \"p50\": %.6f, \"p90\": %.6f, \"p99\": %.6f, \"max\": %.6f, "
            "\"mean\": %.6f, \"stddev\": %.6f}",
            l->min * 1e3, l->p50 * 1e3, l->p90 * 1e3, l->p99 * 1e3, l->max * 1e3, l->mean * 1e3, l->stddev * 1e3);
+    printf(", \"cpu_ms\": {\"min\": %.6f, \"p50\": %.6f, \"mean\": %.6f}", r->cpu.min * 1e3, r->cpu.p50 * 1e3,
+           r->cpu.mean * 1e3);
     printf(", \"throughput_per_s\": %.6f, \"peak_rss_bytes\": %zu", l->total > 0 ? (double)a->runs / l->total : 0.0,
            r->peak_rss);
     printf(", \"load_peak_rss_bytes\": %zu, \"model_bytes\": %zu", r->load_peak_rss, r->model_bytes);

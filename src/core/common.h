@@ -54,6 +54,9 @@ void er_aligned_free(void *p);
 
 /* Monotonic time in seconds. */
 double er_now(void);
+/* CPU seconds used by this process (all threads): on a shared machine, single-thread timings
+ * from it leave out the time other processes held the core. */
+double er_cpu_now(void);
 /* Peak resident set size of this process in bytes (0 if unknown). */
 size_t er_peak_rss(void);
 size_t er_current_rss(void);
