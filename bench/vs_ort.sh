@@ -12,8 +12,8 @@
 # ORT runs in node (npm onnxruntime-node; set ORT_NODE_PATH to a folder whose node_modules
 # has it if /work/main/node_modules does not). Its RSS is the node process's peak minus
 # node's own RSS before onnxruntime was loaded. edgerun's is the CLI process's peak.
-# Environment: FLOPS_PEAK_GFLOPS, one core's FP32 peak (default: 64 flop/cycle — two 16-lane
-# FMA pipes — times the clock /proc/cpuinfo reports; boost clocks can exceed it).
+# Environment: FLOPS_PEAK_GFLOPS, one core's FP32 peak (default: measured by bench/fma_peak.c
+# on an AVX-512 CPU; else 64 flop/cycle times the clock /proc/cpuinfo reports).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -83,6 +83,12 @@ for name in $LIST; do
     printf '%s\t%s\t%s\t%s\n' "$name" "$t" "$er" "$ort" >>"$RESULTS"
   done
 done
+
+if [ -z "${FLOPS_PEAK_GFLOPS:-}" ] && grep -qw avx512f /proc/cpuinfo &&
+   ${CC:-cc} -std=c11 -O2 -mavx512f -mfma -o "$BUILD/fma_peak" "$ROOT/bench/fma_peak.c" 2>/dev/null; then
+  FLOPS_PEAK_GFLOPS=$("$BUILD/fma_peak")
+  export FLOPS_PEAK_GFLOPS
+fi
 
 $PY - "$RESULTS" <<'EOF'
 import json, os, sys
