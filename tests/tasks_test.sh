@@ -11,6 +11,9 @@
 #     tests/fixtures/wordpiece_sentences.txt (accents, punctuation, CJK, long words and inputs),
 #     with the shipped vocabulary and, when node_modules has it, the full bert-base-uncased one;
 #   - text classification probabilities equal softmax of ORT's logits on the reference ids;
+#   - quantize --calib on a folder of images (preprocessed by the model's sidecar) writes the
+#     same model as --calib on the .npy tensors classify feeds for those images, and the INT8
+#     classifier names the same top-1 class as FP32 on every sample digit;
 #   - bad images, models, vocabularies and label files fail with a message and exit status 1.
 #
 #   tests/tasks_test.sh BUILD_DIR
@@ -329,6 +332,31 @@ expect_error "sentiment, no vocabulary" "no vocabulary given" "$BIN" sentiment "
 expect_error "sentiment, image model" "input_ids\|not one of" "$BIN" sentiment "$M/digits_cls.onnx" "hello" --vocab "$M/sentiment_vocab.txt"
 expect_error "sentiment, missing vocab" "cannot open vocabulary" "$BIN" sentiment "$M/sentiment.onnx" "hello" --vocab "$TMP/none.txt"
 expect_error "sentiment, vocab without specials" "lacks \[UNK\]" "$BIN" sentiment "$M/sentiment.onnx" "hello" --vocab "$TMP/novocab.txt"
+# --- INT8 calibration on images ---
+quantize_images() {
+    local d=$TMP/qimg k
+    mkdir -p "$d/npy"
+    "$BIN" quantize "$M/digits_cls.onnx" "$d/img.onnx" --calib "$M/samples" >/dev/null || return 1
+    for k in 0 1 2 3 4 5 6 7 8 9; do
+        "$BIN" classify "$M/digits_cls.onnx" "$M/samples/digit_$k.png" --save-tensors "$d/t$k" >/dev/null || return 1
+        cp "$d/t$k/input.npy" "$d/npy/s$k.npy"
+    done
+    "$BIN" quantize "$M/digits_cls.onnx" "$d/npy.onnx" --calib "$d/npy" >/dev/null || return 1
+    cmp "$d/img.onnx" "$d/npy.onnx" || { echo "image and .npy calibration differ"; return 1; }
+    cp "$M/digits_cls.json" "$d/img.json"
+    cp "$M/digits_labels.txt" "$d/"
+    for k in 0 1 2 3 4 5 6 7 8 9; do
+        local f q
+        f=$("$BIN" classify "$M/digits_cls.onnx" "$M/samples/digit_$k.png" --top 1 | cut -f1) || return 1
+        q=$("$BIN" classify "$d/img.onnx" "$M/samples/digit_$k.png" --top 1 | cut -f1) || return 1
+        [ "$f" = "$q" ] || { echo "digit_$k: FP32 '$f', INT8 '$q'"; return 1; }
+    done
+}
+check "quantize --calib images: same model as the .npy tensors, INT8 top-1 = FP32 on 10 digits" quantize_images
+printf 'not an image' >"$TMP/calib_bad.png"
+expect_error "quantize, bad calibration image" "not a JPEG, PNG or BMP" "$BIN" quantize "$M/digits_cls.onnx" "$TMP/q.onnx" --calib "$TMP/calib_bad.png"
+[ ! -e "$TMP/q.onnx" ] || bad "quantize, bad calibration image: left $TMP/q.onnx behind"
+expect_error "quantize, image calibration for a text model" "only float32 image inputs" "$BIN" quantize "$M/sentiment.onnx" "$TMP/q.onnx" --calib "input_ids=$M/samples" --calib "attention_mask=$M/samples" --calib "token_type_ids=$M/samples"
 mkdir -p "$TMP/sc"
 cp "$M/digits_cls.onnx" "$TMP/sc/m.onnx"
 printf '{"mean": [0.5, 0.5], "std": 0.25}\n' >"$TMP/sc/m.json"

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/task_args.h"
 #include "format/npy.h"
 #include "format/onnx_write.h"
 #include "quant/quantize.h"
 #include "runtime/model.h"
+#include "tasks/task_common.h"
 
 #define MAX_FILES 100000
 
@@ -39,11 +41,15 @@ static void help(void)
            "DynamicQuantizeLinear (dynamic). ONNX Runtime loads the result too.\n"
            "\n"
            "  --mode M          static (default; needs --calib) or dynamic\n"
-           "  --calib PATH      calibration inputs: a .npy file, a folder of .npy files or a .txt\n"
-           "                    list of .npy paths. A file with one more dimension than the\n"
+           "  --calib PATH      calibration inputs: a .npy file, an image, a folder of them or a\n"
+           "                    .txt list of paths. A .npy with one more dimension than the\n"
            "                    input is a stack of samples; a batch along a symbolic or unit\n"
-           "                    first dimension is split into single samples. Multi-input\n"
-           "                    models: one --calib NAME=PATH per input\n"
+           "                    first dimension is split into single samples. Images (PNG,\n"
+           "                    JPEG, BMP) get the model's preprocessing: its sidecar JSON (as\n"
+           "                    for classify), then the flags below. Multi-input models: one\n"
+           "                    --calib NAME=PATH per input\n"
+           "  --size N|WxH, --mean M, --std S, --layout nchw|nhwc, --resize bilinear|area, --bgr\n"
+           "                    image preprocessing for --calib images (see edgerun classify)\n"
            "  --method M        range estimate: minmax (default), percentile, entropy (KL)\n"
            "  --percentile P    kept share of values for --method percentile (default 99.999)\n"
            "  --per-channel     one weight scale per output channel (default)\n"
@@ -58,6 +64,10 @@ typedef struct calib_set {
     er_tensor *t;             /* n_samples x n_inputs */
     void **owned;             /* file buffers */
     int n_samples, n_owned, cap_owned;
+    const char *model_path;   /* for the sidecar that says how images are preprocessed */
+    const task_vision_flags *vision_flags;
+    er_vision_options vision;
+    bool vision_ready;
 } calib_set;
 
 static void calib_set_free(calib_set *c)
@@ -75,7 +85,18 @@ static bool ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* The .npy files PATH names: itself, the sorted *.npy of a folder, or the lines of a list. */
+static bool is_image(const char *name)
+{
+    static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".bmp" };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t m = strlen(ext[i]);
+        if (n >= m && strcasecmp(name + n - m, ext[i]) == 0) return true;
+    }
+    return false;
+}
+
+/* The .npy and image files PATH names: itself, the sorted *.npy of a folder, or the lines of a list. */
 static int list_files(const char *path, char ***files, int *n)
 {
     struct stat sb;
@@ -92,7 +113,7 @@ static int list_files(const char *path, char ***files, int *n)
         }
         struct dirent *e;
         while ((e = readdir(d)) && *n < MAX_FILES) {
-            if (!ends_with(e->d_name, ".npy")) continue;
+            if (!ends_with(e->d_name, ".npy") && !is_image(e->d_name)) continue;
             size_t len = strlen(path) + strlen(e->d_name) + 2;
             if ((v[*n] = malloc(len))) snprintf(v[(*n)++], len, "%s/%s", path, e->d_name);
         }
@@ -119,21 +140,87 @@ static void free_files(char **files, int n)
     free(files);
 }
 
+/* Keeps buf (er_aligned_alloc'd) until the set is freed; frees it on failure. */
+static int own(calib_set *c, void *buf)
+{
+    if (c->n_owned == c->cap_owned) {
+        int cap = c->cap_owned ? 2 * c->cap_owned : 64;
+        void **o = realloc(c->owned, sizeof(void *) * (size_t)cap);
+        if (!o) {
+            er_aligned_free(buf);
+            return cli_error("out of memory");
+        }
+        c->owned = o;
+        c->cap_owned = cap;
+    }
+    c->owned[c->n_owned++] = buf;
+    return CLI_OK;
+}
+
+/* The slot of sample idx, input k (grows the table). */
+static er_tensor *sample_slot(calib_set *c, int idx, int k, int n_in)
+{
+    if (idx >= c->n_samples) {
+        int cap = c->n_samples ? 2 * c->n_samples : 64;
+        while (cap <= idx) cap *= 2;
+        er_tensor *nt = realloc(c->t, sizeof(er_tensor) * (size_t)cap * (size_t)n_in);
+        if (!nt) return NULL;
+        memset(nt + (size_t)c->n_samples * (size_t)n_in, 0, sizeof(er_tensor) * (size_t)(cap - c->n_samples) * (size_t)n_in);
+        c->t = nt;
+        c->n_samples = cap;
+    }
+    return &c->t[(size_t)idx * (size_t)n_in + (size_t)k];
+}
+
+/* One image, preprocessed as classify would for this model, as sample *count of input k. */
+static int add_image_sample(calib_set *c, int k, int n_in, const er_value_info *info, const char *file, int *count)
+{
+    int rc;
+    if (!c->vision_ready) {
+        er_vision_options_init(&c->vision);
+        if ((rc = task_vision_options("quantize", c->model_path, c->vision_flags, &c->vision)) != CLI_OK) return rc;
+        c->vision_ready = true;
+    }
+    int w, h;
+    char err[512];
+    if (er_vision_input_size(info, &c->vision, &w, &h, err, sizeof err) != ER_OK)
+        return cli_error("calibration image '%s': %s", file, err);
+    er_image img;
+    er_msg msg;
+    if (er_image_load(file, &img, &msg) != ER_OK) return cli_error("%s", msg.text);
+    float *x = er_aligned_alloc(sizeof(float) * 3 * (size_t)w * (size_t)h);
+    er_letterbox lb;
+    er_status st = x ? er_vision_preprocess(&img, &c->vision, w, h, x, &lb) : ER_ERR_NOMEM;
+    er_image_free(&img);
+    if (st != ER_OK) {
+        er_aligned_free(x);
+        return cli_error("cannot preprocess calibration image '%s'", file);
+    }
+    if ((rc = own(c, x)) != CLI_OK) return rc;
+    er_tensor *dst = sample_slot(c, *count, k, n_in);
+    if (!dst) return cli_error("out of memory");
+    memset(dst, 0, sizeof *dst);
+    dst->dtype = ER_F32;
+    dst->ndim = 4;
+    bool nchw = c->vision.layout == ER_LAYOUT_NCHW;
+    int64_t dims[4] = { 1, nchw ? 3 : h, nchw ? h : w, nchw ? w : 3 };
+    memcpy(dst->dims, dims, sizeof dims);
+    dst->data = x;
+    (*count)++;
+    return CLI_OK;
+}
+
 /* Splits one file into samples for input k (see --calib in the help). */
 static int add_file_samples(calib_set *c, int k, int n_in, const er_value_info *info, const char *file,
                             int *count)
 {
+    if (is_image(file)) return add_image_sample(c, k, n_in, info, file, count);
     er_tensor t;
     void *owned = NULL;
     char err[512];
     if (er_npy_read(file, &t, &owned, err, sizeof err) != ER_OK) return cli_error("%s", err);
-    if (c->n_owned == c->cap_owned) {
-        c->cap_owned = c->cap_owned ? 2 * c->cap_owned : 64;
-        void **o = realloc(c->owned, sizeof(void *) * (size_t)c->cap_owned);
-        if (!o) return cli_error("out of memory");
-        c->owned = o;
-    }
-    c->owned[c->n_owned++] = owned;
+    int rc = own(c, owned);
+    if (rc != CLI_OK) return rc;
     int64_t n = 1;
     bool stack = info->ndim >= 0 && t.ndim == info->ndim + 1;
     bool split = info->ndim >= 1 && t.ndim == info->ndim && t.dims[0] > 1 && (info->dims[0] < 0 || info->dims[0] == 1);
@@ -149,17 +236,8 @@ static int add_file_samples(calib_set *c, int k, int n_in, const er_value_info *
     }
     size_t bytes = er_tensor_nbytes(&one);
     for (int64_t s = 0; s < n; s++) {
-        int idx = *count + (int)s;
-        if (idx >= c->n_samples) {
-            int cap = c->n_samples ? 2 * c->n_samples : 64;
-            while (cap <= idx) cap *= 2;
-            er_tensor *nt = realloc(c->t, sizeof(er_tensor) * (size_t)cap * (size_t)n_in);
-            if (!nt) return cli_error("out of memory");
-            memset(nt + (size_t)c->n_samples * (size_t)n_in, 0, sizeof(er_tensor) * (size_t)(cap - c->n_samples) * (size_t)n_in);
-            c->t = nt;
-            c->n_samples = cap;
-        }
-        er_tensor *dst = &c->t[(size_t)idx * (size_t)n_in + (size_t)k];
+        er_tensor *dst = sample_slot(c, *count + (int)s, k, n_in);
+        if (!dst) return cli_error("out of memory");
         *dst = one;
         dst->data = (char *)t.data + (size_t)s * bytes;
     }
@@ -171,7 +249,6 @@ static int load_calib(const er_model *model, const char **specs, int n_specs, ca
 {
     int n_in = er_model_num_inputs(model);
     int count0 = -1;
-    memset(c, 0, sizeof *c);
     if (n_specs != n_in && !(n_specs == 1 && n_in == 1))
         return cli_error("the model has %d inputs: give one --calib NAME=PATH per input", n_in);
     for (int k = 0; k < n_in; k++) {
@@ -241,7 +318,7 @@ static int parse_exclude(const char *v, char *buf, size_t cap, const char **list
 }
 
 static int parse_args(int argc, char **argv, er_quant_options *o, const char **paths, const char **calib, int *n_calib,
-                      const char **report, char *exbuf, size_t excap, const char **exclude)
+                      const char **report, char *exbuf, size_t excap, const char **exclude, task_vision_flags *vf)
 {
     int n_paths = 0, n_ex = 0;
     for (int i = 0; i < argc; i++) {
@@ -274,6 +351,8 @@ static int parse_args(int argc, char **argv, er_quant_options *o, const char **p
         } else if ((r = cli_opt_value(argc, argv, &i, "--report", NULL, &v)) != 0) {
             if (r < 0) return cli_usage("quantize", "--report expects a file name");
             *report = v;
+        } else if ((r = task_vision_arg("quantize", vf, argc, argv, &i)) != 0) {
+            if (r > 1) return r;
         } else if (strcmp(argv[i], "--per-channel") == 0) o->per_channel = true;
         else if (strcmp(argv[i], "--per-tensor") == 0) o->per_channel = false;
         else if (strcmp(argv[i], "--symmetric") == 0) o->symmetric = true;
@@ -302,7 +381,9 @@ int cmd_quantize(int argc, char **argv)
     const char *paths[2] = { 0 }, *calib[CLI_MAX_ITEMS], *report = NULL, *exclude[CLI_MAX_ITEMS];
     char exbuf[4096];
     int n_calib = 0;
-    int rc = parse_args(argc - 1, argv + 1, &o, paths, calib, &n_calib, &report, exbuf, sizeof exbuf, exclude);
+    task_vision_flags vf;
+    memset(&vf, 0, sizeof vf);
+    int rc = parse_args(argc - 1, argv + 1, &o, paths, calib, &n_calib, &report, exbuf, sizeof exbuf, exclude, &vf);
     if (rc != CLI_OK) return rc;
     o.exclude = exclude;
     if (isatty(fileno(stderr))) o.progress = progress;
@@ -313,7 +394,10 @@ int cmd_quantize(int argc, char **argv)
         er_model_free(model);
         return rc;
     }
-    calib_set cs = { 0 };
+    calib_set cs;
+    memset(&cs, 0, sizeof cs);
+    cs.model_path = paths[0];
+    cs.vision_flags = &vf;
     if (o.mode == ER_QUANT_STATIC && (rc = load_calib(model, calib, n_calib, &cs)) != CLI_OK) {
         calib_set_free(&cs);
         er_model_free(model);
