@@ -249,6 +249,84 @@ static void conv_suite(er_threadpool *pool)
         }
 }
 
+/* Direct conv (conv_direct_avx512.c, output channels in lanes): strided convs and small output
+ * planes. Row widths that split into uneven pixel tiles, channel counts off the 32-lane block,
+ * padded and in-place inputs, strides 1/2/3, groups, batches, and each epilogue form. */
+static const conv_case direct_cases[] = {
+    { 1, 3, 45, 38, 64, 7, 7, 2, 2, 3, 3, 1, 1, true, false },    /* stem: 7×7 s2 pad 3 */
+    { 1, 3, 30, 61, 40, 7, 7, 2, 2, 3, 3, 1, 1, true, false },    /* stem, M tail, width 31 = 11+10+10 */
+    { 1, 24, 29, 31, 48, 3, 3, 2, 2, 1, 1, 1, 1, true, false },   /* 3×3 s2, width 16 = 8+8 */
+    { 2, 16, 15, 15, 33, 3, 3, 2, 2, 1, 1, 1, 1, false, false },  /* 3×3 s2 odd size, batch 2 */
+    { 1, 40, 14, 14, 70, 1, 1, 2, 2, 0, 0, 1, 1, true, false },   /* 1×1 s2, read in place */
+    { 1, 40, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, true, false },     /* 7×7 output, 3×3 s1 */
+    { 1, 300, 5, 6, 24, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* small output, K > 256 */
+    { 1, 12, 20, 23, 17, 3, 3, 3, 3, 1, 1, 1, 1, true, false },   /* stride 3 */
+    { 1, 16, 18, 21, 32, 3, 3, 2, 2, 2, 2, 2, 2, true, false },   /* grouped, dilated, strided */
+    { 1, 8, 9, 40, 16, 5, 3, 1, 2, 2, 1, 1, 1, true, false },     /* stride (1,2) */
+    { 1, 6, 8, 8, 9, 3, 3, 2, 2, 0, 0, 1, 1, true, false },       /* s2 unpadded, last column unread */
+    { 1, 3, 64, 70, 16, 3, 3, 2, 2, 1, 1, 1, 1, true, false },    /* 16 channels: one-vector tiles, 18+17 */
+    { 1, 8, 4, 32, 16, 3, 3, 1, 1, 0, 1, 1, 1, true, false },     /* one-vector tiles, s1, 2×32 output */
+    { 1, 10, 21, 21, 48, 3, 3, 2, 2, 1, 1, 1, 1, true, false },   /* 32 + 16 channels */
+    { 1, 200, 6, 9, 40, 1, 1, 1, 1, 0, 0, 1, 1, true, false },    /* plain 1×1 with K >= 192 */
+    { 1, 4, 5, 5, 8, 1, 1, 1, 1, 1, 1, 1, 1, false, false },      /* padded 1×1 */
+    { 1, 6, 20, 25, 20, 5, 5, 1, 1, 2, 2, 1, 1, true, false },    /* 5×5 s1, wide rows */
+    { 1, 3, 301, 299, 16, 3, 3, 2, 2, 1, 1, 1, 1, true, false },  /* padded rows per window (large input) */
+    { 1, 8, 190, 187, 40, 3, 3, 3, 3, 2, 1, 2, 1, true, false },  /* window: stride 3, dilation 2, 32 + 8 */
+};
+
+static void direct_suite(er_threadpool *pool)
+{
+    for (size_t i = 0; i < ER_ARRAY_LEN(direct_cases); i++) {
+        check_conv(&direct_cases[i], pool, ER_ACT_NONE, false);
+        check_conv(&direct_cases[i], pool, ER_ACT_RELU, true);
+        check_conv(&direct_cases[i], pool, ER_ACT_CLIP, i % 2 == 0);
+        check_conv(&direct_cases[i], pool, ER_ACT_SILU, i % 2 == 1);
+    }
+}
+
+/* Winograd (winograd*.c: F(4×4, 3×3) with AVX-512, else F(2×2, 3×3)): several blocks that
+ * start and end inside tile rows, one block shared by two threads (small planes), rows wider
+ * than 16 tiles, partial last tiles, output channels off the 8-channel panel, C past the V
+ * budget, valid and asymmetric padding, batch 2, and the epilogue forms. Each case must take
+ * the Winograd path. */
+static const conv_case wino_cases[] = {
+    { 1, 40, 14, 14, 20, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* one block: threads split it */
+    { 1, 24, 37, 45, 19, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* many blocks, M tail, odd sizes */
+    { 1, 16, 9, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, false, false },    /* 18 tiles per row */
+    { 1, 8, 18, 18, 8, 3, 3, 1, 1, 0, 0, 1, 1, true, false },     /* valid padding, 16×16 output */
+    { 1, 300, 8, 64, 12, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* C > KC, one tile row per block */
+    { 2, 17, 21, 30, 33, 3, 3, 1, 1, 0, 2, 1, 1, true, false },   /* asymmetric pads, batch 2 */
+    { 1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, true, false },   /* ResNet layer1 */
+};
+
+/* Small planes, where AVX-512 uses F(2×2, 3×3) (the SGEMM path leaves them to im2col). */
+static const conv_case wino_small_cases[] = {
+    { 1, 33, 7, 7, 17, 3, 3, 1, 1, 1, 1, 1, 1, true, false },     /* 7×7: partial last tiles */
+    { 2, 16, 10, 10, 24, 3, 3, 1, 1, 0, 0, 1, 1, true, false },   /* 8×8 valid, batch 2 */
+    { 1, 260, 8, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1, false, false },   /* C > KC */
+};
+
+static void wino_check(const conv_case *cc, size_t i, er_threadpool *pool)
+{
+    int oh = cc->h + cc->p0 + cc->p1 - 2, ow = cc->w + cc->p0 + cc->p1 - 2;
+    er_dw_geom g = { cc->h, cc->w, oh, ow, 3, 3, 1, 1, cc->p0, cc->p0, 1, 1 };
+    checks++;
+    if (!er_wino_applicable(&g, 1, cc->c, cc->m)) {
+        failures++;
+        printf("FAIL winograd case c=%d m=%d %dx%d does not take the Winograd path\n", cc->c, cc->m, cc->h, cc->w);
+    }
+    check_conv(cc, pool, ER_ACT_NONE, false);
+    check_conv(cc, pool, ER_ACT_RELU, true);
+    check_conv(cc, pool, ER_ACT_SILU, i % 2 == 0);
+}
+
+static void wino_suite(er_threadpool *pool)
+{
+    for (size_t i = 0; i < ER_ARRAY_LEN(wino_cases); i++) wino_check(&wino_cases[i], i, pool);
+    if (er_sgemm_kernel_select()->isa == ER_ISA_AVX512)
+        for (size_t i = 0; i < ER_ARRAY_LEN(wino_small_cases); i++) wino_check(&wino_small_cases[i], i, pool);
+}
+
 typedef struct pool_case {
     int c, h, w, kh, kw, sh, sw, p0, p1, dil, ceil;
 } pool_case;
@@ -561,6 +639,116 @@ static void check_fused_broadcast(er_threadpool *pool)
     }
 }
 
+/* ---- Depthwise kernels 5 and 7 wide, pools read in place (depthwise_avx512.c, pool_*.c) ----
+ * Depthwise: 5×5 and 7×7 planes with strides (1,1), (2,1), (2,2), non-square kernels, rows
+ * wider than one 256-output band, kernels taller than the plane and padding wider than the
+ * kernel's reach (rows of bias only); each without and with the in-kernel clamp and the
+ * residual epilogue. MaxPool: stride-2 row tails, ceil-mode overhang, 2-wide windows.
+ * AveragePool: windows inside the plane (fast path) and padded or overhanging windows (the
+ * reference path), both count_include_pad settings. Softmax: rows around the 16-lane block. */
+static const conv_case wide_dw_cases[] = {
+    { 1, 6, 12, 80, 6, 5, 5, 1, 1, 2, 2, 1, 6, true, false },     /* PP-OCR rec 5×5 s1 */
+    { 1, 5, 12, 37, 5, 5, 5, 2, 1, 2, 2, 1, 5, true, false },     /* stride (2,1), odd width */
+    { 1, 4, 9, 45, 4, 5, 5, 2, 2, 2, 2, 1, 4, true, false },      /* 5×5 s2, odd sizes */
+    { 1, 3, 11, 29, 3, 7, 7, 1, 1, 3, 3, 1, 3, true, false },     /* 7×7 s1 */
+    { 1, 3, 12, 40, 3, 7, 7, 2, 2, 3, 3, 1, 3, false, false },    /* 7×7 s2 */
+    { 1, 4, 6, 21, 4, 3, 5, 1, 1, 1, 2, 1, 4, true, false },      /* 3×5 */
+    { 1, 4, 8, 19, 4, 5, 3, 1, 2, 2, 1, 1, 4, true, false },      /* 5×3, stride (1,2) */
+    { 1, 2, 3, 300, 2, 3, 3, 1, 1, 0, 0, 1, 2, true, false },     /* 3×3 valid, 298 outputs a row */
+    { 1, 2, 6, 300, 2, 5, 5, 1, 1, 0, 0, 1, 2, true, false },     /* 5×5 valid, 296 outputs a row */
+    { 1, 3, 2, 96, 3, 5, 5, 1, 1, 2, 2, 1, 3, true, false },      /* 5×5 on 2 rows */
+    { 1, 2, 5, 9, 2, 5, 5, 1, 1, 6, 6, 1, 2, true, false },       /* rows and columns of padding only */
+    { 2, 3, 7, 18, 3, 5, 5, 2, 2, 1, 3, 1, 3, true, false },      /* batch 2, asymmetric pads */
+};
+
+static const pool_case wide_pool_cases[] = {
+    { 3, 9, 37, 3, 3, 2, 2, 1, 1, 1, 0 },    /* stride 2, row tail */
+    { 3, 9, 41, 2, 2, 2, 2, 0, 0, 1, 1 },    /* 2×2 ceil mode: last window overhangs */
+    { 2, 7, 50, 3, 3, 1, 1, 1, 1, 1, 0 },    /* stride 1 */
+    { 2, 5, 33, 3, 2, 1, 2, 0, 1, 1, 0 },    /* 3×2, stride (1,2) */
+    { 4, 2, 96, 2, 2, 2, 2, 0, 0, 1, 0 },    /* PP-OCR cls */
+    { 1, 4, 200, 3, 3, 2, 2, 1, 1, 1, 0 },   /* 100 outputs a row */
+};
+
+typedef struct avg_case {
+    pool_case p;
+    int include_pad;
+} avg_case;
+
+static const avg_case avg_cases[] = {
+    { { 5, 3, 80, 3, 2, 3, 2, 0, 0, 1, 0 }, 0 },    /* PP-OCR rec: windows inside */
+    { { 3, 9, 23, 3, 3, 2, 2, 0, 0, 1, 0 }, 1 },    /* inside, last column unread */
+    { { 2, 8, 19, 2, 2, 1, 1, 0, 0, 1, 0 }, 0 },    /* stride 1 */
+    { { 2, 8, 19, 3, 3, 3, 3, 0, 0, 1, 0 }, 0 },    /* stride 3 */
+    { { 2, 7, 9, 3, 3, 2, 2, 1, 1, 1, 0 }, 0 },     /* padded: reference path */
+    { { 2, 7, 9, 3, 3, 2, 2, 1, 1, 1, 0 }, 1 },
+    { { 2, 9, 9, 2, 2, 2, 2, 0, 0, 1, 1 }, 0 },     /* ceil overhang: reference path */
+};
+
+static void check_avgpool(const avg_case *ac, er_threadpool *pool)
+{
+    const pool_case *pc = &ac->p;
+    unsigned seed = (unsigned)(pc->c * 17 + pc->h * 5 + pc->w);
+    int64_t xd[4] = { 1, pc->c, pc->h, pc->w }, ks[2] = { pc->kh, pc->kw }, st[2] = { pc->sh, pc->sw };
+    int64_t pads[4] = { pc->p0, pc->p1, pc->p1, pc->p0 }, dil[2] = { pc->dil, pc->dil };
+    er_tensor *x = tensor_new(xd, 4, &seed);
+    attrs t = { .n = 0 };
+    attr_ints(&t, "kernel_shape", ks, 2);
+    attr_ints(&t, "strides", st, 2);
+    attr_ints(&t, "pads", pads, 4);
+    attr_ints(&t, "dilations", dil, 2);
+    attr_int(&t, "ceil_mode", pc->ceil);
+    attr_int(&t, "count_include_pad", ac->include_pad);
+    er_node node = { .name = "a", .op_type = "AveragePool", .domain = "", .n_in = 1, .n_out = 1, .n_attrs = t.n,
+                     .attrs = t.a };
+    er_tensor *in[1] = { x };
+    char err[256] = "";
+    er_tensor *want = run_op(er_op_find_ref("", "AveragePool"), &node, NULL, in, 1, err);
+    er_tensor *got = run_op(find_fast("", "AveragePool"), &node, pool, in, 1, err);
+    char what[512];
+    snprintf(what, sizeof what, "AveragePool %s c=%d %dx%d k=%dx%d s=%d,%d p=%d,%d ceil=%d incl=%d %s",
+             er_isa_name(er_cpu_isa()), pc->c, pc->h, pc->w, pc->kh, pc->kw, pc->sh, pc->sw, pc->p0, pc->p1,
+             pc->ceil, ac->include_pad, err);
+    compare(what, got, want, 1e-6);
+    tensor_free(x); tensor_free(want); tensor_free(got);
+}
+
+/* Softmax rows shorter than one 16-lane block, with a tail, and as long as PP-OCR rec's
+ * 6625 classes (partial max and sum per lane, then combined). */
+static void check_softmax_rows(er_threadpool *pool)
+{
+    static const int64_t shapes[][2] = { { 7, 5 }, { 3, 16 }, { 5, 33 }, { 4, 6625 } };
+    for (size_t i = 0; i < ER_ARRAY_LEN(shapes); i++) {
+        unsigned seed = (unsigned)(31 + i);
+        er_tensor *x = tensor_new(shapes[i], 2, &seed);
+        for (int64_t k = 0; k < er_tensor_numel(x); k++) ((float *)x->data)[k] *= 8.0f;
+        attrs t = { .n = 0 };
+        attr_int(&t, "axis", -1);
+        er_node sm = { .name = "s", .op_type = "Softmax", .domain = "", .n_in = 1, .n_out = 1, .n_attrs = t.n,
+                       .attrs = t.a };
+        er_tensor *in[1] = { x };
+        char err[256] = "", what[256];
+        er_tensor *want = run_op(er_op_find_ref("", "Softmax"), &sm, NULL, in, 1, err);
+        er_tensor *got = run_op(find_fast("", "Softmax"), &sm, pool, in, 1, err);
+        snprintf(what, sizeof what, "Softmax %s rows %lld x %lld %s", er_isa_name(er_cpu_isa()),
+                 (long long)shapes[i][0], (long long)shapes[i][1], err);
+        compare(what, got, want, 1e-6);
+        tensor_free(x); tensor_free(want); tensor_free(got);
+    }
+}
+
+static void wide_dw_pool_suite(er_threadpool *pool)
+{
+    for (size_t i = 0; i < ER_ARRAY_LEN(wide_dw_cases); i++) {
+        check_conv(&wide_dw_cases[i], pool, ER_ACT_NONE, false);
+        check_conv(&wide_dw_cases[i], pool, ER_ACT_CLIP, false);
+        check_conv(&wide_dw_cases[i], pool, ER_ACT_RELU, true);
+    }
+    for (size_t i = 0; i < ER_ARRAY_LEN(wide_pool_cases); i++) check_maxpool(&wide_pool_cases[i], pool);
+    for (size_t i = 0; i < ER_ARRAY_LEN(avg_cases); i++) check_avgpool(&avg_cases[i], pool);
+    check_softmax_rows(pool);
+}
+
 int main(void)
 {
     static const char *isas[] = { "ref", "avx2", "avx512" };
@@ -570,6 +758,8 @@ int main(void)
         for (int threads = 1; threads <= 2; threads++) {
             er_threadpool *pool = er_threadpool_create(threads);
             conv_suite(pool);
+            direct_suite(pool);
+            wino_suite(pool);
             for (size_t i = 0; i < ER_ARRAY_LEN(pool_cases); i++) check_maxpool(&pool_cases[i], pool);
             for (size_t i = 0; i < ER_ARRAY_LEN(mm_cases); i++) check_matmul(&mm_cases[i], pool);
             for (size_t i = 0; i < ER_ARRAY_LEN(gemm_cases); i++) check_gemm(&gemm_cases[i], pool);
@@ -578,6 +768,7 @@ int main(void)
             check_convt(pool);
             check_binary(pool);
             check_fused_broadcast(pool);
+            wide_dw_pool_suite(pool);
             er_threadpool_free(pool);
         }
     }

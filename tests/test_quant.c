@@ -75,6 +75,23 @@ static void test_qgemm(int64_t m, int64_t k, int64_t n, bool is_signed)
         CHECK(memcmp(y0, y1, (size_t)(m * n)) == 0, "vnni qgemm %lldx%lldx%lld differs from the reference",
               (long long)m, (long long)k, (long long)n);
     }
+    if (m % 16 == 0) {
+        /* output channels in the lanes: both kernels equal the reference bit for bit */
+        int32_t *wt = malloc(sizeof(int32_t) * (size_t)(m * k4));
+        er_qgemm_pack_wt((const int32_t *)w, m, k4, wt);
+        o.y = y2;
+        memset(y2, 0, (size_t)(m * n));
+        er_qgemm_t_u8s8_ref(wt, xp, k4, np, 0, m, 0, n, &o);
+        CHECK(memcmp(y0, y2, (size_t)(m * n)) == 0, "transposed qgemm ref %lldx%lldx%lld differs from the reference",
+              (long long)m, (long long)k, (long long)n);
+        if (have_vnni()) {
+            memset(y2, 0, (size_t)(m * n));
+            er_qgemm_t_u8s8_avx512vnni(wt, xp, k4, np, 0, m, 0, n, &o);
+            CHECK(memcmp(y0, y2, (size_t)(m * n)) == 0, "transposed vnni qgemm %lldx%lldx%lld differs from the reference",
+                  (long long)m, (long long)k, (long long)n);
+        }
+        free(wt);
+    }
     free(w), free(x), free(xp), free(xp2), free(bias), free(mult), free(y0), free(y1), free(y2);
 }
 
@@ -340,7 +357,8 @@ static void test_raise_opset(void)
 
 int main(void)
 {
-    const int64_t shapes[][3] = { { 1, 1, 1 }, { 8, 4, 16 }, { 7, 13, 33 }, { 17, 64, 100 }, { 64, 576, 49 }, { 3, 5, 15 } };
+    const int64_t shapes[][3] = { { 1, 1, 1 }, { 8, 4, 16 }, { 7, 13, 33 }, { 17, 64, 100 }, { 64, 576, 49 }, { 3, 5, 15 },
+                                  { 48, 37, 13 }, { 16, 9, 1 }, { 32, 160, 196 }, { 80, 64, 8 } };
     for (size_t i = 0; i < ER_ARRAY_LEN(shapes); i++) {
         test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], false);
         test_qgemm(shapes[i][0], shapes[i][1], shapes[i][2], true);
@@ -351,6 +369,15 @@ int main(void)
         { 12, 9, 8, 20, 1, 1, 1, 2, 0, false },  { 13, 6, 17, 9, 1, 3, 3, 1, 1, true },
         { 24, 5, 5, 17, 1, 1, 1, 1, 0, true },   { 5, 33, 35, 70, 1, 3, 3, 1, 0, false },
         { 6, 12, 15, 10, 1, 3, 3, 1, 2, false, 2 }, { 7, 11, 9, 9, 1, 3, 3, 2, 1, true, 2 },
+        /* K x N past the packed chunk budget: im2col and GEMM a chunk of columns at a time */
+        { 64, 30, 30, 16, 1, 3, 3, 1, 1, false }, { 64, 64, 64, 8, 1, 3, 3, 2, 1, true },
+        { 400, 30, 30, 8, 1, 1, 1, 1, 0, false },
+        /* stride 1, channels a multiple of 4: no im2col, the GEMM over the padded width */
+        { 8, 7, 60, 16, 2, 5, 5, 1, 2, false }, { 12, 9, 20, 8, 1, 3, 1, 1, 0, false },
+        { 64, 26, 26, 24, 1, 3, 3, 1, 1, false },
+        /* output channels in the lanes (small planes, channels a multiple of 16) */
+        { 32, 7, 7, 48, 1, 3, 3, 1, 1, false }, { 16, 9, 9, 32, 2, 3, 3, 2, 1, true },
+        { 64, 7, 7, 16, 1, 1, 1, 1, 0, false },
     };
     for (size_t i = 0; i < ER_ARRAY_LEN(convs); i++) test_qconv_packed(&convs[i]);
     test_pack4();

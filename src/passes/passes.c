@@ -96,6 +96,12 @@ er_status er_optimize(er_graph *g, int level, er_pass_stats *stats, char *err, s
         st.fused += r;
         if ((r = er_pass_fuse_layernorm(g)) < 0) goto nomem;
         st.fused += 8 * r;
+        if ((r = er_pass_fuse_gelu(g)) < 0) goto nomem;
+        st.fused += 4 * r;
+        if ((r = er_pass_eliminate_layout(g)) < 0) goto nomem;
+        st.identities_removed += r;
+        if ((r = er_pass_fuse_attention(g)) < 0) goto nomem;
+        st.fused += 6 * r;
         if ((r = er_pass_fuse_matmul(g)) < 0) goto nomem;
         st.fused += r;
         if ((r = er_pass_dead_code(g)) < 0) goto nomem;

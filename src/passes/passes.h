@@ -29,11 +29,16 @@ int er_pass_fold_conv_affine(er_graph *g);
 int er_pass_fuse_hardswish(er_graph *g);
 /* Conv + residual Add + activation into edgerun.FusedConv (fuse_conv.c). */
 int er_pass_fuse_conv(er_graph *g);
-/* x·0.5·(1 + Erf(x/√2)) into Gelu (fuse_gelu.c). Not in er_optimize yet: the Gelu op and the
- * GEMM epilogue compute erf in scalar code, slower than the vectorized Erf it replaces. */
+/* x·0.5·(1 + Erf(x/√2)) into Gelu (fuse_gelu.c), before the MatMul fusion absorbs it. */
 int er_pass_fuse_gelu(er_graph *g);
 /* ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add into LayerNormalization (fuse_layernorm.c). */
 int er_pass_fuse_layernorm(er_graph *g);
+/* Transpose∘Transpose composed (dropped when the identity), Reshape∘Reshape into one
+ * Reshape (eliminate_layout.c). */
+int er_pass_eliminate_layout(er_graph *g);
+/* Transpose → MatMul → [scale] → [+ mask] → Softmax → MatMul [→ Transpose] into
+ * edgerun.Attention (fuse_attention.c). */
+int er_pass_fuse_attention(er_graph *g);
 /* MatMul by constant W + bias Add + activation into edgerun.FusedMatMul (fuse_matmul.c). */
 int er_pass_fuse_matmul(er_graph *g);
 

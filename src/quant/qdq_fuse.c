@@ -5,7 +5,8 @@
  * which runs exactly as QLinearConv(x_q, ..., w_q, ..., y_scale, y_zp, b_q): the float
  * detour only re-expresses the same integers. A Relu or Clip (Relu6) in between folds into
  * the output saturation when that saturates at or inside its bounds. Dequantize nodes left
- * without readers are removed. */
+ * without readers are removed. MatMul/Gemm, MaxPool and residual Add get the same treatment
+ * (below). */
 #include <math.h>
 #include <string.h>
 
@@ -207,11 +208,40 @@ static int gemm_bias(const er_graph *g, int v, int dx, int dw, int64_t n)
     return float_row(g, v, n) ? v : -2;
 }
 
+static bool same_const(const er_const *a, const er_const *b);
+
+/* After the absorbed QuantizeLinear q: a DequantizeLinear with the same scale and zero point
+ * as its only reader (the QDQ pair a quantizer leaves between MatMul and its bias Add), and
+ * after that an Add of a constant row [n] as the only reader. Those fold into QGemmDQ: *out
+ * becomes the last folded node's output, *dq / *add the nodes, *post the row. */
+static void requant_readers(const er_graph *g, int q, int64_t n, int *out, int *dq, int *post, int *add)
+{
+    int r;
+    const er_node *qn = &g->nodes[q];
+    if (readers(g, qn->out[0], &r) != 1 || r < 0) return;
+    const er_node *d = &g->nodes[r];
+    if (!is_op(d, "DequantizeLinear") || d->n_in < 3 || d->in[0] != qn->out[0] ||
+        !same_const(init_of(g, d->in[1]), init_of(g, qn->in[1])) || !same_const(init_of(g, d->in[2]), init_of(g, qn->in[2])))
+        return;
+    *dq = r;
+    *out = d->out[0];
+    if (readers(g, d->out[0], &r) != 1 || r < 0) return;
+    const er_node *a = &g->nodes[r];
+    if (!is_op(a, "Add") || a->n_in != 2) return;
+    int other = a->in[0] == d->out[0] ? a->in[1] : a->in[0];
+    if (!float_row(g, other, n)) return;
+    *post = other;
+    *add = r;
+    *out = a->out[0];
+}
+
 /*   DequantizeLinear(x_q) ─┐
  *   DequantizeLinear(w_q) ─┴─ MatMul/Gemm ─ [QuantizeLinear → y_q]
  * runs as QGemm (domain edgerun) on the packed int8 kernel: quantized output when a
  * QuantizeLinear is the only reader, else float, with a following Add of a constant row
- * (the bias a MatMul export leaves behind) folded in. */
+ * (the bias a MatMul export leaves behind) folded in. A QuantizeLinear followed by its
+ * DequantizeLinear (and that by the bias Add) makes it QGemmDQ: the same float result
+ * without the 8-bit tensor and two passes over it. */
 static bool fuse_matmul(er_graph *g, int mi)
 {
     er_node *m = &g->nodes[mi];
@@ -246,17 +276,21 @@ static bool fuse_matmul(er_graph *g, int mi)
             }
         }
     }
-    int *in = er_pool_alloc(&g->pool, sizeof(int) * 9);
+    int dq = -1, post = -1, add = -1;
+    if (ys >= 0) requant_readers(g, absorbed, n, &out, &dq, &post, &add);
+    int *in = er_pool_alloc(&g->pool, sizeof(int) * 10);
     if (!in) return false;
     const er_node *x = &g->nodes[dx], *w = &g->nodes[dw];
-    int vals[9] = { x->in[0], x->in[1], has_zp ? x->in[2] : -1, w->in[0], w->in[1], w->n_in > 2 ? w->in[2] : -1,
-                    c, ys, yz };
+    int vals[10] = { x->in[0], x->in[1], has_zp ? x->in[2] : -1, w->in[0], w->in[1], w->n_in > 2 ? w->in[2] : -1,
+                     c, ys, yz, post };
     memcpy(in, vals, sizeof vals);
     if (absorbed >= 0) g->nodes[absorbed].op_type = NULL;
-    m->op_type = "QGemm";
+    if (dq >= 0) g->nodes[dq].op_type = NULL;
+    if (add >= 0) g->nodes[add].op_type = NULL;
+    m->op_type = dq >= 0 ? "QGemmDQ" : "QGemm";
     m->domain = "edgerun";
     m->in = in;
-    m->n_in = ys >= 0 ? 9 : c >= 0 ? 7 : 6;
+    m->n_in = post >= 0 ? 10 : ys >= 0 ? 9 : c >= 0 ? 7 : 6;
     m->out[0] = out;
     return true;
 }
@@ -288,6 +322,81 @@ static bool fuse_maxpool(er_graph *g, int pi)
     return true;
 }
 
+/* DequantizeLinear of an activation with constant per-tensor scale and an explicit constant
+ * zero point (whose type is the activation's). */
+static int static_act_dq(const er_graph *g, int v)
+{
+    int p = producer(g, v);
+    if (p < 0 || !is_op(&g->nodes[p], "DequantizeLinear") || g->nodes[p].n_in < 3 || init_of(g, g->nodes[p].in[0]))
+        return -1;
+    const er_node *n = &g->nodes[p];
+    const er_const *s = init_of(g, n->in[1]), *z = init_of(g, n->in[2]);
+    if (!scalar_init(g, n->in[1]) || s->dtype != ER_F32 || !scalar_init(g, n->in[2])) return -1;
+    return z->dtype == ER_U8 || z->dtype == ER_I8 ? p : -1;
+}
+
+/*   DequantizeLinear(a_q) ─┐
+ *   DequantizeLinear(b_q) ─┴─ Add ─ [Relu] ─ QuantizeLinear → y_q
+ * (the residual connection) runs as QAdd (domain edgerun) in one pass over the bytes. A
+ * Relu folds in when the output saturation implies it. */
+static bool fuse_add(er_graph *g, int ai)
+{
+    er_node *a = &g->nodes[ai];
+    if (!is_op(a, "Add") || a->n_in != 2 || a->n_out != 1) return false;
+    int da = static_act_dq(g, a->in[0]), db = static_act_dq(g, a->in[1]);
+    if (da < 0 || db < 0 || init_of(g, g->nodes[da].in[2])->dtype != init_of(g, g->nodes[db].in[2])->dtype) return false;
+    int r = -1, relu = -1, v = a->out[0];
+    if (readers(g, v, &r) != 1 || r < 0) return false;
+    if (is_op(&g->nodes[r], "Relu")) {
+        relu = r;
+        v = g->nodes[relu].out[0];
+        if (readers(g, v, &r) != 1 || r < 0) return false;
+    }
+    er_node *qn = &g->nodes[r];
+    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]) ||
+        init_of(g, qn->in[1])->dtype != ER_F32)
+        return false;
+    if (relu >= 0 && !clamp_implied(g, &g->nodes[relu], *(const float *)init_of(g, qn->in[1])->data, init_of(g, qn->in[2])))
+        return false;
+    int *in = er_pool_alloc(&g->pool, sizeof(int) * 8);
+    if (!in) return false;
+    const er_node *x = &g->nodes[da], *y = &g->nodes[db];
+    int vals[8] = { x->in[0], x->in[1], x->in[2], y->in[0], y->in[1], y->in[2], qn->in[1], qn->in[2] };
+    memcpy(in, vals, sizeof vals);
+    a->op_type = "QAdd";
+    a->domain = "edgerun";
+    a->in = in;
+    a->n_in = 8;
+    a->out[0] = qn->out[0];
+    qn->op_type = NULL;
+    if (relu >= 0) g->nodes[relu].op_type = NULL;
+    return true;
+}
+
+/* QuantizeLinear → DequantizeLinear with the same constant per-tensor scale and zero point,
+ * the Q output read by nothing else (what is left between float ops once the integer ops
+ * took theirs): one QuantDequant node (domain edgerun). */
+static bool fuse_fake_quant(er_graph *g, int qi)
+{
+    er_node *q = &g->nodes[qi];
+    int r;
+    if (!is_op(q, "QuantizeLinear") || q->n_in < 3 || q->n_out != 1 || init_of(g, q->in[0]) ||
+        !scalar_init(g, q->in[1]) || init_of(g, q->in[1])->dtype != ER_F32 || !scalar_init(g, q->in[2]))
+        return false;
+    const er_const *z = init_of(g, q->in[2]);
+    if ((z->dtype != ER_U8 && z->dtype != ER_I8) || readers(g, q->out[0], &r) != 1 || r < 0) return false;
+    er_node *d = &g->nodes[r];
+    if (!is_op(d, "DequantizeLinear") || d->n_in < 3 || d->in[0] != q->out[0] ||
+        !same_const(init_of(g, d->in[1]), init_of(g, q->in[1])) || !same_const(init_of(g, d->in[2]), z))
+        return false;
+    q->op_type = "QuantDequant";
+    q->domain = "edgerun";
+    q->n_in = 3;
+    q->out[0] = d->out[0];
+    d->op_type = NULL;
+    return true;
+}
+
 /* Removes DequantizeLinear nodes nothing reads any more. */
 static void drop_unread_dq(er_graph *g)
 {
@@ -302,7 +411,9 @@ int er_pass_fuse_qdq(er_graph *g)
 {
     int fused = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (fuse_conv(g, i) || fuse_matmul(g, i) || fuse_maxpool(g, i)) fused++;
+        if (fuse_conv(g, i) || fuse_matmul(g, i) || fuse_maxpool(g, i) || fuse_add(g, i)) fused++;
+    /* after the integer ops took the pairs they read */
+    for (int i = 0; i < g->n_nodes; i++) fused += fuse_fake_quant(g, i);
     if (fused) {
         drop_unread_dq(g);
         int j = 0;

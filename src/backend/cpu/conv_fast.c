@@ -3,20 +3,23 @@
  * Per image and group, Y[M × OH·OW] = W[M × C·KH·KW] · im2col(X). W is packed into micro-kernel
  * panels once, at planning; the im2col matrix is never built: the B-panel callback gathers
  * input pixels straight into the panel layout. A 1×1 stride-1 unpadded conv reads X as a
- * plain [C × H·W] matrix. 3×3 stride-1 convs with enough output tiles use Winograd F(2×2, 3×3)
- * (winograd.c). Depthwise convs (one input and output channel per group) use the direct
- * plane kernel, on a zero-padded copy of each plane unless the kernel pads in place (the
- * AVX-512 3×3 one, which also applies ReLU and Clip as it stores). Bias, residual and activation are applied
+ * plain [C × H·W] matrix. 3×3 stride-1 convs where it saves enough products use Winograd
+ * (winograd.c: F(4×4, 3×3), or F(2×2, 3×3) for small planes). With AVX-512 the other gathered convs (strided, padded, small planes) and 1×1
+ * convs with a long K and small weights run the direct kernel instead (conv_direct_avx512.c:
+ * output channels in vector lanes, pixels broadcast from the input, no gathers). Depthwise
+ * convs (one input and output channel per group) use the direct plane kernel, on a zero-padded copy of each plane unless the kernel pads in place (the
+ * AVX-512 one for 3, 5 and 7 wide kernels, which also applies ReLU and Clip as it stores). Bias, residual and activation are applied
  * by the GEMM epilogue while the output is hot. 3-D convs and non-constant weights run the
  * reference kernel. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
 
-typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE, CONV_WINOGRAD } conv_kind;
+typedef enum { CONV_GEMM, CONV_1X1, CONV_DEPTHWISE, CONV_WINOGRAD, CONV_DIRECT } conv_kind;
 
 typedef struct conv_state {
     conv_kind kind;
@@ -29,6 +32,7 @@ typedef struct conv_state {
     float *packed;                      /* group × a_floats; NULL for depthwise */
     const float *weights;               /* depthwise: the constant W */
     er_wino wino;                       /* Winograd: transformed, packed weights */
+    er_cdir cdir;                       /* direct: weights packed channels-in-lanes */
 } conv_state;
 
 /* Reads a 1-D or 2-D window into the plane geometry; false for 3-D convs. */
@@ -52,6 +56,12 @@ static size_t padded_plane_floats(const er_dw_geom *g)
     return ph * pw + 64;
 }
 
+/* The direct kernel is AVX-512 only; depthwise convs keep their plane kernel. */
+static bool direct_applicable(const er_sgemm_kernel *k, const er_dw_geom *g, int cg_in, int cg_out)
+{
+    return k->isa == ER_ISA_AVX512 && !(cg_in == 1 && cg_out == 1) && er_cdir_applicable(g, cg_in, cg_out);
+}
+
 static size_t conv_ws_bytes(er_kctx *ctx, er_tensor **in, const er_tensor *y)
 {
     const er_sgemm_kernel *k = er_sgemm_kernel_select();
@@ -66,6 +76,8 @@ static size_t conv_ws_bytes(er_kctx *ctx, er_tensor **in, const er_tensor *y)
         dw = padded_plane_floats(&g) * (size_t)threads;
         int group = (int)er_attr_int(ctx->node, "group", 1), c = (int)in[0]->dims[1], m = (int)y->dims[1];
         if (er_wino_applicable(&g, group, c, m)) dw = ER_MAX(dw, er_wino_ws_bytes(&g, c, m, threads) / sizeof(float));
+        if (!er_wino_applicable(&g, group, c, m) && direct_applicable(k, &g, c / group, m / group))
+            dw = ER_MAX(dw, er_cdir_ws_floats(&g, c / group, threads));
     }
     return sizeof(float) * ER_MAX(gemm, dw);
 }
@@ -92,6 +104,7 @@ void er_conv_fast_release(void *state)
     if (!s) return;
     er_aligned_free(s->packed);
     er_wino_free(&s->wino);
+    er_cdir_free(&s->cdir);
     free(s);
 }
 
@@ -130,11 +143,20 @@ er_status er_conv_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor
                   ? CONV_1X1
                   : CONV_GEMM;
     if (er_wino_applicable(g, s->group, s->cg_in, s->cg_out)) {
-        if (er_wino_prepare(&s->wino, w->data, s->cg_in, s->cg_out) != ER_OK) {
+        if (er_wino_prepare(&s->wino, w->data, s->cg_in, s->cg_out, g) != ER_OK) {
             free(s);
             return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory transforming the weights");
         }
         s->kind = CONV_WINOGRAD;
+        *state = s;
+        return ER_OK;
+    }
+    if (direct_applicable(s->k, g, s->cg_in, s->cg_out)) {
+        if (er_cdir_prepare(&s->cdir, g, w->data, s->group, s->cg_in, s->cg_out) != ER_OK) {
+            free(s);
+            return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing the weights");
+        }
+        s->kind = CONV_DIRECT;
         *state = s;
         return ER_OK;
     }
@@ -222,7 +244,11 @@ static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
     er_gemm_epilogue ep = { NULL, NULL, NULL, g->ow, j->act, j->alpha, j->beta };
     er_gemm_epilogue_fn epilogue = er_gemm_epilogue_for(j->s->k->isa);
     float lo = 0.0f, hi = 0.0f;
-    bool clamp = dw_clamp(j, &lo, &hi);
+    if (dw_clamp(j, &lo, &hi)) {
+        /* the kernel pads in place, and shares per-geometry setup across the planes */
+        er_dw_planes_avx512_clamp(g, j->x, j->s->weights, j->bias, j->channels, begin, end, lo, hi, j->y);
+        return;
+    }
     for (int64_t p = begin; p < end; p++) {
         int c = (int)(p % j->channels);
         float *y = j->y + (size_t)p * out_plane;
@@ -234,10 +260,6 @@ static void dw_planes(void *ctx, int64_t begin, int64_t end, int tid)
         }
         const float *k = j->s->weights + (size_t)c * kvol;
         float bias = j->bias ? j->bias[c] : 0.0f;
-        if (clamp) {
-            er_dw_plane_avx512_clamp(&pg, x, k, bias, lo, hi, y);
-            continue;
-        }
         j->s->dw(&pg, x, k, bias, y);
         if (j->act != ER_ACT_NONE || j->res) {
             ep.residual = j->res ? j->res + (size_t)p * out_plane : NULL;
@@ -310,6 +332,10 @@ static void conv_gemm(er_kctx *ctx, const conv_state *s, const er_tensor *x, flo
                                     res ? res + yoff : NULL, (int)n, act, alpha, beta };
             if (s->kind == CONV_WINOGRAD) {
                 er_wino_run(pool, &s->wino, g, xg, y + yoff, &ep, ctx->workspace);
+                continue;
+            }
+            if (s->kind == CONV_DIRECT) {
+                er_cdir_run(pool, &s->cdir, g, gi, xg, y + yoff, &ep, ctx->workspace);
                 continue;
             }
             er_sgemm(pool, s->k, s->cg_out, (int)n, s->kdim, s->packed + (size_t)gi * s->a_floats,

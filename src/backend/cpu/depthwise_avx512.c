@@ -1,11 +1,13 @@
-/* Depthwise plane kernel built with the AVX-512 flags. 3×3 kernels with stride 1 or 2 take
- * intrinsics paths that read the unpadded plane in place: zero padding comes from masked
- * loads (masked-off lanes never touch memory), so the caller copies nothing. Stride-1 planes
- * whose output rows are as wide as the input rows run over the flattened plane, 16 outputs
- * per step whatever the width (7×7 and 14×14 planes would waste most lanes row by row);
- * column edges are per-lane masks. Other 3×3 planes go row by row, stride 2 split into even
- * and odd columns by permutes. The _clamp entry also applies min(max(y, lo), hi) (ReLU, Clip)
- * before the store. Everything else uses the auto-vectorized template. */
+/* Depthwise plane kernel built with the AVX-512 flags. Kernels 3, 5 or 7 wide (up to 7 tall,
+ * undilated) with column stride 1 or 2 take intrinsics paths that read the unpadded plane in
+ * place: zero padding comes from masked loads (masked-off lanes never touch memory), so the
+ * caller copies nothing. 3×3 stride-1 planes whose output rows are as wide as the input rows
+ * run over the flattened plane, 16 outputs per step whatever the width (7×7 and 14×14 planes
+ * would waste most lanes row by row); column edges are per-lane masks. Other planes go row by
+ * row, stride 2 split into even and odd columns by permutes. The _clamp entries also apply
+ * min(max(y, lo), hi) (ReLU, Clip) before the store; the multi-plane one builds the load masks
+ * of small flat planes once for all its planes. Everything else uses the auto-vectorized
+ * template. */
 #include <stdint.h>
 
 #include <immintrin.h>
@@ -38,7 +40,8 @@ static inline __m512 load_at(__mmask16 m, const float *x, ptrdiff_t off)
 
 bool er_dw_plane_avx512_in_place(const er_dw_geom *g)
 {
-    return g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && (g->sw == 1 || g->sw == 2);
+    return g->kh >= 1 && g->kh <= 7 && (g->kw == 3 || g->kw == 5 || g->kw == 7) && g->dh == 1 && g->dw == 1 &&
+           (g->sw == 1 || g->sw == 2);
 }
 
 /* acc + one kernel row's three taps of the flattened plane at base (column masks cm, row
@@ -113,32 +116,123 @@ static inline __m512 deinterleave(__m512 a, __m512 b, bool odd)
     return _mm512_permutex2var_ps(a, odd ? oddi : even, b);
 }
 
-/* Load masks of one column chunk, the same for every row: for stride 1, the runs at c0,
- * c0 + 1, c0 + 2 (m[0..2]); for stride 2, the 32-column pairs at c0 (m[0], m[1]) and c0 + 2
- * (m[2], m[3]). All ones when the chunk's taps lie inside the row. */
+/* Load masks of one column chunk, the same for every row: for stride 1, the runs at c0 + t
+ * for each tap t (m[t]); for stride 2, the 32-column pairs at c0 + 2q (m[2q], m[2q + 1]),
+ * whose even and odd lanes are taps 2q and 2q + 1. All ones inside the row. */
 typedef struct col_masks {
-    __mmask16 m[4];
+    __mmask16 m[8];
 } col_masks;
 
-static inline col_masks chunk_masks(int c0, int n, int iw, int sw)
+static inline col_masks chunk_masks(int c0, int n, int iw, int sw, int kw)
 {
-    col_masks cm;
+    col_masks cm = { { 0 } };
     if (sw == 1) {
-        for (int t = 0; t < 3; t++) cm.m[t] = lanes(-c0 - t, ER_MIN(n, iw - c0 - t));
-        cm.m[3] = 0;
+        for (int t = 0; t < kw; t++) cm.m[t] = lanes(-c0 - t, ER_MIN(n, iw - c0 - t));
     } else {
-        for (int t = 0; t < 2; t++) {
-            int c = c0 + 2 * t, end = ER_MIN(2 * n, iw - c);
-            cm.m[2 * t] = lanes(-c, end);
-            cm.m[2 * t + 1] = lanes(-c - 16, end - 16);
+        for (int q = 0; 2 * q < kw; q++) {
+            int c = c0 + 2 * q, end = ER_MIN(2 * n, iw - c);
+            cm.m[2 * q] = lanes(-c, end);
+            cm.m[2 * q + 1] = lanes(-c - 16, end - 16);
         }
     }
     return cm;
 }
 
+/* acc + one kernel row's kw taps (weights w) for one column chunk of input row r. The FMAs
+ * broadcast the weights from memory: 25 or 49 weight vectors would not fit in registers, and
+ * spilled full vectors cost a 64-byte load per FMA where a broadcast loads 4 bytes. */
+static inline __attribute__((always_inline)) __m512 row_taps(const float *r, int c0, int sw, int kw,
+                                                             const col_masks *cm, const float *w, __m512 acc)
+{
+    if (sw == 1) {
+        for (int t = 0; t < kw; t++)
+            acc = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), load_at(cm->m[t], r, c0 + t), acc);
+        return acc;
+    }
+    for (int q = 0; 2 * q < kw; q++) {
+        __m512 a = load_at(cm->m[2 * q], r, c0 + 2 * q), b = load_at(cm->m[2 * q + 1], r, c0 + 2 * q + 16);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(w[2 * q]), deinterleave(a, b, false), acc);
+        if (2 * q + 1 < kw) acc = _mm512_fmadd_ps(_mm512_set1_ps(w[2 * q + 1]), deinterleave(a, b, true), acc);
+    }
+    return acc;
+}
+
+/* Output rows row0 + ph and the one below it, stride 1 with all kh + 1 input rows inside:
+ * each loaded tap serves both rows, so a chunk loads (kh + 1)·kw vectors for 2·kh·kw FMAs. */
+static inline __attribute__((always_inline)) void two_rows_s1(const float *x, int iw, int row0, const float *w,
+                                                              int kh, int kw, const col_masks *cm, int c0,
+                                                              __m512 vb, __m512 *top, __m512 *bottom)
+{
+    __m512 a0 = vb, a1 = _mm512_setzero_ps(), b0 = vb, b1 = _mm512_setzero_ps();
+    for (int i = 0; i <= kh; i++) {
+        const float *r = x + (size_t)(row0 + i) * iw;
+        for (int t = 0; t < kw; t++) {
+            const __m512 v = load_at(cm->m[t], r, c0 + t);
+            if (i < kh) {
+                if (i % 2 == 0)
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(w[i * kw + t]), v, a0);
+                else
+                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(w[i * kw + t]), v, a1);
+            }
+            if (i > 0) {
+                if (i % 2 == 1)
+                    b0 = _mm512_fmadd_ps(_mm512_set1_ps(w[(i - 1) * kw + t]), v, b0);
+                else
+                    b1 = _mm512_fmadd_ps(_mm512_set1_ps(w[(i - 1) * kw + t]), v, b1);
+            }
+        }
+    }
+    *top = _mm512_add_ps(a0, a1);
+    *bottom = _mm512_add_ps(b0, b1);
+}
+
+/* One column chunk [o, o + 16) of every output row, kh×kw taps (both constants after
+ * inlining): the chunk's masks stay in registers for all rows. Stride-1 rows whose windows lie
+ * inside the input go two at a time (two_rows_s1); other rows with all kh kernel rows inside
+ * unroll completely, each kernel row its own FMA chain, the rows' sums added at the end. */
+static inline __attribute__((always_inline)) void dw_chunk_k(const er_dw_geom *g, const float *x, const float *w,
+                                                             __m512 vb, float *y, const __m512 *clamp, int o,
+                                                             int kh, int kw)
+{
+    const int ih = g->ih, iw = g->iw, oh_n = g->oh, ow_n = g->ow, sh = g->sh, sw = g->sw, ph = g->ph;
+    const int c0 = o * sw - g->pw;
+    const col_masks cm = chunk_masks(c0, ER_MIN(16, ow_n - o), iw, sw, kw);
+    const __mmask16 store = lanes(0, ow_n - o);
+    for (int oh = 0; oh < oh_n; oh++) {
+        const int row0 = oh * sh - ph, t0 = ER_MAX(0, -row0), t1 = ER_MIN(kh, ih - row0);
+        if (sh == 1 && sw == 1 && t0 == 0 && row0 + kh < ih && oh + 1 < oh_n) {
+            __m512 top, bottom;
+            two_rows_s1(x, iw, row0, w, kh, kw, &cm, c0, vb, &top, &bottom);
+            store_lanes(y + (size_t)oh * ow_n + o, store, top, clamp);
+            store_lanes(y + (size_t)(oh + 1) * ow_n + o, store, bottom, clamp);
+            oh++;
+            continue;
+        }
+        __m512 acc = vb;
+        if (t0 == 0 && t1 == kh) {
+            for (int t = 0; t < kh; t++)
+                acc = _mm512_add_ps(acc, row_taps(x + (size_t)(row0 + t) * iw, c0, sw, kw, &cm, w + t * kw,
+                                                  _mm512_setzero_ps()));
+        } else {
+            for (int t = t0; t < t1; t++)
+                acc = _mm512_add_ps(acc, row_taps(x + (size_t)(row0 + t) * iw, c0, sw, kw, &cm, w + t * kw,
+                                                  _mm512_setzero_ps()));
+        }
+        store_lanes(y + (size_t)oh * ow_n + o, store, acc, clamp);
+    }
+}
+
+static inline __attribute__((always_inline)) void dw_rows_k(const er_dw_geom *g, const float *x, const float *k,
+                                                            float bias, float *y, const __m512 *clamp, int kh,
+                                                            int kw)
+{
+    const __m512 vb = _mm512_set1_ps(bias);
+    for (int o = 0; o < g->ow; o += 16) dw_chunk_k(g, x, k, vb, y, clamp, o, kh, kw);
+}
+
 /* acc + one kernel row's taps for one column chunk (first input column c0), input row r
  * (NULL: a padding row). */
-static inline __m512 rows_taps(const float *r, int c0, int sw, const col_masks *cm, const __m512 *w, __m512 acc)
+static inline __m512 taps3(const float *r, int c0, int sw, const col_masks *cm, const __m512 *w, __m512 acc)
 {
     if (!r) return acc;
     __m512 t0, t1, t2;
@@ -168,7 +262,7 @@ static void dw3x3_rows(const er_dw_geom *g, const float *x, const float *k, floa
     const int ih = g->ih, iw = g->iw, oh_n = g->oh, ow_n = g->ow, sh = g->sh, sw = g->sw, ph = g->ph, pw = g->pw;
     for (int o = 0; o < ow_n; o += 16) {
         int n = ER_MIN(16, ow_n - o), c0 = o * sw - pw;
-        const col_masks cm = chunk_masks(c0, n, iw, sw);
+        const col_masks cm = chunk_masks(c0, n, iw, sw, 3);
         const __mmask16 store = lanes(0, n);
         for (int oh = 0; oh < oh_n; oh++) {
             const float *r[3];
@@ -176,27 +270,45 @@ static void dw3x3_rows(const er_dw_geom *g, const float *x, const float *k, floa
                 int row = oh * sh - ph + kh;
                 r[kh] = row >= 0 && row < ih ? x + (size_t)row * iw : NULL;
             }
-            __m512 a0 = rows_taps(r[0], c0, sw, &cm, w, vb);
-            __m512 a1 = rows_taps(r[1], c0, sw, &cm, w + 3, _mm512_setzero_ps());
-            __m512 a2 = rows_taps(r[2], c0, sw, &cm, w + 6, _mm512_setzero_ps());
+            __m512 a0 = taps3(r[0], c0, sw, &cm, w, vb);
+            __m512 a1 = taps3(r[1], c0, sw, &cm, w + 3, _mm512_setzero_ps());
+            __m512 a2 = taps3(r[2], c0, sw, &cm, w + 6, _mm512_setzero_ps());
             store_lanes(y + (size_t)oh * ow_n + o, store, _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
         }
     }
 }
 
-static void dw3x3(const er_dw_geom *g, const float *x, const float *k, float bias, float *y, const __m512 *clamp)
+static void dw_rows(const er_dw_geom *g, const float *x, const float *k, float bias, float *y, const __m512 *clamp)
+{
+    /* square kernels get their own unrolled builds; other heights loop over kernel rows */
+    if (g->kh == g->kw) {
+        switch (g->kw) {
+        case 3: dw3x3_rows(g, x, k, bias, y, clamp); return;
+        case 5: dw_rows_k(g, x, k, bias, y, clamp, 5, 5); return;
+        default: dw_rows_k(g, x, k, bias, y, clamp, 7, 7); return;
+        }
+    }
+    switch (g->kw) {
+    case 3: dw_rows_k(g, x, k, bias, y, clamp, g->kh, 3); return;
+    case 5: dw_rows_k(g, x, k, bias, y, clamp, g->kh, 5); return;
+    default: dw_rows_k(g, x, k, bias, y, clamp, g->kh, 7); return;
+    }
+}
+
+static void dw_in_place(const er_dw_geom *g, const float *x, const float *k, float bias, float *y,
+                        const __m512 *clamp)
 {
     if (g->oh <= 0 || g->ow <= 0) return;
-    if (g->sh == 1 && g->sw == 1 && g->ow == g->iw)
+    if (g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->ow == g->iw)
         dw3x3_flat(g, x, k, bias, y, clamp);
     else
-        dw3x3_rows(g, x, k, bias, y, clamp);
+        dw_rows(g, x, k, bias, y, clamp);
 }
 
 void er_dw_plane_avx512(const er_dw_geom *g, const float *x, const float *k, float bias, float *y)
 {
     if (er_dw_plane_avx512_in_place(g))
-        dw3x3(g, x, k, bias, y, NULL);
+        dw_in_place(g, x, k, bias, y, NULL);
     else
         dw_plane_impl(g, x, k, bias, y);
 }
@@ -205,5 +317,81 @@ void er_dw_plane_avx512_clamp(const er_dw_geom *g, const float *x, const float *
                               float *y)
 {
     const __m512 clamp[2] = { _mm512_set1_ps(lo), _mm512_set1_ps(hi) };
-    dw3x3(g, x, k, bias, y, clamp);
+    dw_in_place(g, x, k, bias, y, clamp);
+}
+
+/* Flat 3×3 stride-1 planes of at most this many 16-output chunks (7×7, 14×14) take their load
+ * masks from a table built once for a run of planes: building them costs more than the
+ * plane's own nine FMAs per chunk. */
+#define DW_TABLE_CHUNKS 16
+
+/* Per chunk: the nine taps' masks (input row and column inside the plane, output in range),
+ * then the store mask. */
+typedef struct flat_table {
+    int chunks;
+    __mmask16 m[DW_TABLE_CHUNKS][10];
+} flat_table;
+
+static bool flat_table_init(const er_dw_geom *g, flat_table *t)
+{
+    const int W = g->iw, out_n = g->oh * W;
+    if (!(g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->ow == W) ||
+        out_n > 16 * DW_TABLE_CHUNKS || out_n <= 0)
+        return false;
+    t->chunks = (out_n + 15) / 16;
+    const int ih = g->ih, ph = g->ph, pw = g->pw;
+    /* the column of each lane's output, advanced by 16 per chunk (as in flat_chunks) */
+    int cols[16];
+    for (int j = 0, c = 0; j < 16; j++, c = c + 1 == W ? 0 : c + 1) cols[j] = c;
+    __m512i col = _mm512_loadu_si512(cols);
+    const __m512i vstep = _mm512_set1_epi32(16 % W), vw = _mm512_set1_epi32(W);
+    for (int c = 0; c < t->chunks; c++) {
+        const int p = c * 16;
+        const __mmask16 valid = lanes(0, out_n - p);
+        for (int kw = 0; kw < 3; kw++) {
+            const __mmask16 cm = _mm512_cmpge_epi32_mask(col, _mm512_set1_epi32(pw - kw)) &
+                                 _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(W + pw - kw));
+            for (int kh = 0; kh < 3; kh++)
+                t->m[c][kh * 3 + kw] = valid & cm & lanes((ph - kh) * W - p, (ih + ph - kh) * W - p);
+        }
+        t->m[c][9] = valid;
+        col = _mm512_add_epi32(col, vstep);
+        col = _mm512_mask_sub_epi32(col, _mm512_cmpge_epi32_mask(col, vw), col, vw);
+    }
+    return true;
+}
+
+static void flat_table_plane(const er_dw_geom *g, const flat_table *t, const float *x, const float *k, float bias,
+                             float *y, const __m512 *clamp)
+{
+    __m512 w[9];
+    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(k[i]);
+    const int W = g->iw;
+    for (int c = 0; c < t->chunks; c++) {
+        const __mmask16 *m = t->m[c];
+        const int base = c * 16 - g->ph * W - g->pw;
+        __m512 a0 = flat_row(x, base, 0xffff, m, w, _mm512_set1_ps(bias));
+        __m512 a1 = flat_row(x, base + W, 0xffff, m + 3, w + 3, _mm512_setzero_ps());
+        __m512 a2 = flat_row(x, base + 2 * W, 0xffff, m + 6, w + 6, _mm512_setzero_ps());
+        store_lanes(y + c * 16, m[9], _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
+    }
+}
+
+void er_dw_planes_avx512_clamp(const er_dw_geom *g, const float *x, const float *w, const float *bias, int channels,
+                               int64_t p0, int64_t p1, float lo, float hi, float *y)
+{
+    const size_t in_plane = (size_t)g->ih * g->iw, out_plane = (size_t)g->oh * g->ow;
+    const int kvol = g->kh * g->kw;
+    const __m512 clamp[2] = { _mm512_set1_ps(lo), _mm512_set1_ps(hi) };
+    flat_table t;
+    const bool table = flat_table_init(g, &t);
+    for (int64_t p = p0; p < p1; p++) {
+        const int c = (int)(p % channels);
+        const float *xp = x + (size_t)p * in_plane, *kp = w + (size_t)c * kvol;
+        const float b = bias ? bias[c] : 0.0f;
+        if (table)
+            flat_table_plane(g, &t, xp, kp, b, y + (size_t)p * out_plane, clamp);
+        else
+            dw_in_place(g, xp, kp, b, y + (size_t)p * out_plane, clamp);
+    }
 }

@@ -20,19 +20,48 @@ static inline void ew_erf_impl(const float *restrict x, float *restrict y, int64
     for (int64_t i = 0; i < n; i++) y[i] = ew_erf(x[i]);
 }
 
+/* Max and sum run in EW_LANES partial results: a single float accumulator would be one
+ * serial chain (the compiler may not reorder float additions), 4 cycles an element. */
+#define EW_LANES 16
+
+static inline float ew_row_max(const float *restrict x, int64_t n)
+{
+    float m[EW_LANES];
+    for (int l = 0; l < EW_LANES; l++) m[l] = x[0];
+    int64_t nb = n / EW_LANES * EW_LANES;
+    for (int64_t j = 0; j < nb; j += EW_LANES)
+        for (int l = 0; l < EW_LANES; l++) m[l] = x[j + l] > m[l] ? x[j + l] : m[l];
+    float mx = m[0];
+    for (int l = 1; l < EW_LANES; l++) mx = m[l] > mx ? m[l] : mx;
+    for (int64_t j = nb; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+    return mx;
+}
+
+/* y = exp(x - mx); returns the sum of y. */
+static inline float ew_exp_sum(const float *restrict x, float *restrict y, int64_t n, float mx)
+{
+    float s[EW_LANES] = { 0 };
+    int64_t nb = n / EW_LANES * EW_LANES;
+    for (int64_t j = 0; j < nb; j += EW_LANES)
+        for (int l = 0; l < EW_LANES; l++) {
+            y[j + l] = ep_exp(x[j + l] - mx);
+            s[l] += y[j + l];
+        }
+    float sum = 0.0f;
+    for (int l = 0; l < EW_LANES; l++) sum += s[l];
+    for (int64_t j = nb; j < n; j++) {
+        y[j] = ep_exp(x[j] - mx);
+        sum += y[j];
+    }
+    return sum;
+}
+
 static inline void ew_softmax_impl(const float *restrict x, float *restrict y, int64_t rows, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict xr = x + r * cols;
         float *restrict yr = y + r * cols;
-        float mx = xr[0];
-        for (int64_t j = 1; j < cols; j++) mx = xr[j] > mx ? xr[j] : mx;
-        float sum = 0.0f;
-        for (int64_t j = 0; j < cols; j++) {
-            yr[j] = ep_exp(xr[j] - mx);
-            sum += yr[j];
-        }
-        float inv = 1.0f / sum;
+        float inv = 1.0f / ew_exp_sum(xr, yr, cols, ew_row_max(xr, cols));
         for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
     }
 }

@@ -38,8 +38,11 @@ size_t er_fused_conv_temp_bytes(const er_tensor *conv, const er_tensor *y);
 er_status er_fused_conv_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
-/* edgerun.FusedMatMul: act(MatMul(A, W) + bias) with W 2-D and bias (optional) a vector of
- * N values (fused_ref.c; packed version in fused_matmul_fast.c). */
+/* edgerun.FusedMatMul: act(MatMul(A, W) + bias + Z) with W 2-D, bias (optional) a vector of
+ * N values and Z (optional) broadcast by numpy rules (fused_ref.c; packed version in
+ * fused_matmul_fast.c). */
+/* The MatMul's own result shape (mm) and the fused output's (y: mm broadcast with Z). */
+er_status er_fused_matmul_shapes(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *mm, er_tensor *y);
 er_status er_fused_matmul_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_matmul_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 er_status er_fused_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
@@ -81,24 +84,26 @@ bool er_dw_plane_avx512_in_place(const er_dw_geom *g);
 /* er_dw_plane_avx512 then min(max(y, lo), hi), for geometries er_dw_plane_avx512_in_place accepts. */
 void er_dw_plane_avx512_clamp(const er_dw_geom *g, const float *x, const float *k, float bias, float lo, float hi,
                               float *y);
+/* er_dw_plane_avx512_clamp over planes [p0, p1) of contiguous planes (plane p: channel
+ * p % channels, weights w + channel·kh·kw, bias NULL or per channel). */
+void er_dw_planes_avx512_clamp(const er_dw_geom *g, const float *x, const float *w, const float *bias, int channels,
+                               int64_t p0, int64_t p1, float lo, float hi, float *y);
 er_dw_plane_fn er_dw_plane_select(void);
 
-/* Winograd F(2×2, 3×3) for 3×3 stride-1 convs (winograd.c). */
+/* Winograd for 3×3 stride-1 convs (winograd.c): F(4×4, 3×3) or F(2×2, 3×3). */
 typedef struct er_wino {
     int c, m;
     const er_sgemm_kernel *k;
-    size_t a_floats;          /* packed floats of one transformed-weight matrix U[xi] (M×C) */
-    float *packed;            /* 16 × a_floats */
+    size_t a_floats;          /* packed floats of one transformed-weight matrix U[xi]: M×C, or
+                                 with AVX-512 one 8-channel panel's C×8 */
+    float *packed;            /* U for every ξ (and panel) */
 } er_wino;
 bool er_wino_applicable(const er_dw_geom *g, int group, int c, int m);
 size_t er_wino_ws_bytes(const er_dw_geom *g, int c, int m, int threads);
-er_status er_wino_prepare(er_wino *w, const float *weights, int c, int m);
+er_status er_wino_prepare(er_wino *w, const float *weights, int c, int m, const er_dw_geom *g);
 void er_wino_free(er_wino *w);
 void er_wino_run(er_threadpool *pool, const er_wino *w, const er_dw_geom *g, const float *x, float *y,
                  const er_gemm_epilogue *ep, float *ws);
-void er_wino_input_row_avx512(const float *r0, const float *r1, const float *r2, const float *r3, int n, float *v,
-                              size_t vstride);
-void er_wino_output_row_avx512(const float *m, size_t mstride, int n, float *y0, float *y1);
 
 /* Constant MatMul/Gemm weights packed once into the GEMM's B panels (matmul_fast.c); shared by
  * MatMul, Gemm and FusedMatMul. bias (N values) and ep are filled by the op that needs them. */
@@ -111,8 +116,15 @@ typedef struct er_mm_state {
 } er_mm_state;
 er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans, er_mm_state **out);
 void er_mm_state_free(void *state);
-/* er_pack_b_fn over the packed panels (ctx: the state). */
-void er_mm_state_panel(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
+/* er_sgemm_pack_a (not transposed) by the fastest packer for kernel k. */
+void er_mm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, int M, int K, float *packed);
+/* The packer for the AVX-512 kernel's 12-row panels (register transposes, pack_a_avx512.c). */
+void er_pack_a12_avx512(const float *A, int lda, int M, int K, float *packed);
+/* C[M×N] (row stride N) = packed A (er_sgemm_pack_a with s->k) · the state's weights
+ * (+ epilogue, then GELU when gelu is set), the micro-kernel reading the prepacked panels in
+ * place. */
+void er_mm_state_gemm(er_threadpool *pool, const er_mm_state *s, int M, const float *packed_a, float *C,
+                      const er_gemm_epilogue *ep, bool gelu);
 
 /* MatMul and Gemm (matmul_fast.c). */
 er_status er_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
@@ -151,9 +163,12 @@ er_status er_sigmoid_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
 /* Nearest-neighbour Resize by integer factors (resize_fast.c). */
 er_status er_resize_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
-/* MaxPool (pool_fast.c); planes share the depthwise geometry struct. */
+/* MaxPool and AveragePool (pool_fast.c); planes share the depthwise geometry struct. */
 typedef void (*er_maxpool_plane_fn)(const er_dw_geom *g, const float *x, float *y);
 void er_maxpool_plane_avx512(const er_dw_geom *g, const float *x, float *y);
+/* Average over windows inside the plane (pool_impl.h's avgpool_plane_impl). */
+void er_avgpool_plane_avx512(const er_dw_geom *g, const float *x, float *y);
 er_status er_maxpool_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
+er_status er_avgpool_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);
 
 #endif

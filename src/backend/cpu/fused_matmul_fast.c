@@ -31,9 +31,7 @@ er_status er_fused_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_
     er_status st = er_fused_matmul_infer(ctx, in, n_in, out, n_out);
     int m, k, n;
     if (st != ER_OK || !geometry(in[0], in[1], &m, &k, &n)) return st;
-    const er_sgemm_kernel *kr = er_sgemm_kernel_select();
-    ctx->workspace_bytes =
-        sizeof(float) * (a_floats(kr, m, k) + er_sgemm_workspace_floats(kr, n, er_threadpool_size(ctx->pool)));
+    ctx->workspace_bytes = ER_MAX(ctx->workspace_bytes, sizeof(float) * a_floats(er_sgemm_kernel_select(), m, k));
     return ER_OK;
 }
 
@@ -63,17 +61,31 @@ er_status er_fused_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, e
     return ER_OK;
 }
 
+/* The epilogue adds Z row by row when it has the output's shape and the output is the
+ * GEMM's m × n result (Z did not broadcast it larger). */
+static bool residual_in_place(const er_tensor *z, const er_tensor *y, int m, int n)
+{
+    return !z || (er_shape_equal(z->dims, z->ndim, y->dims, y->ndim) && er_tensor_numel(y) == (int64_t)m * n);
+}
+
 er_status er_fused_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     const er_mm_state *s = ctx->state;
     int m, k, n;
-    if (!s || !ctx->workspace || !geometry(in[0], in[1], &m, &k, &n))
+    const er_tensor *z = n_in > 3 ? in[3] : NULL;
+    if (!s || !ctx->workspace || !geometry(in[0], in[1], &m, &k, &n) || !residual_in_place(z, out[0], m, n))
         return er_fused_matmul_run_ref(ctx, in, n_in, out, n_out);
     float *pa = ctx->workspace;
-    er_sgemm_pack_a(s->k, in[0]->data, k, false, m, k, pa);
-    er_sgemm_b bp = { er_mm_state_panel, (void *)s };
-    bool any = s->bias || s->ep.act != ER_ACT_NONE;
-    er_sgemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), s->k, m, n, k, pa, &bp, out[0]->data, n,
-             any ? &s->ep : NULL, pa + a_floats(s->k, m, k));
+    er_mm_pack_a(s->k, in[0]->data, k, m, k, pa);
+    /* The GEMM epilogue computes GELU one scalar erf at a time; the vector kernel runs on
+     * each finished strip instead. */
+    bool gelu = s->ep.act == ER_ACT_GELU;
+    er_gemm_epilogue ep = s->ep;
+    if (gelu) ep.act = ER_ACT_NONE;
+    ep.residual = z ? z->data : NULL;
+    ep.ld_residual = n;
+    bool any = s->bias || z || ep.act != ER_ACT_NONE;
+    er_mm_state_gemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), s, m, pa, out[0]->data,
+                     any ? &ep : NULL, gelu);
     return ER_OK;
 }

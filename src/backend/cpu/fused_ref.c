@@ -5,6 +5,7 @@
 
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
+#include "backend/cpu/transformer.h"
 
 static const struct {
     er_act act;
@@ -142,42 +143,72 @@ er_status er_fused_conv_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tenso
     return ER_OK;
 }
 
-er_status er_fused_matmul_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+/* The MatMul's own result shape (mm) and the fused output's (y: mm broadcast with Z). */
+er_status er_fused_matmul_shapes(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *mm, er_tensor *y)
 {
-    er_status st = er_op_check_arity(ctx, n_in, 2, 3);
-    if (st == ER_OK) st = er_nn_matmul_infer(ctx, in, 2, out, n_out);
+    er_status st = er_op_check_arity(ctx, n_in, 2, 4);
+    memset(mm, 0, sizeof *mm);
+    er_tensor *outs[1] = { mm };
+    if (st == ER_OK) st = er_nn_matmul_infer(ctx, in, 2, outs, 1);
     if (st != ER_OK) return st;
     er_act act;
     float alpha, beta;
     if ((st = er_fused_act(ctx, &act, &alpha, &beta)) != ER_OK) return st;
-    const er_tensor *b = n_in > 2 ? in[2] : NULL, *y = out[0];
-    if (y->dtype != ER_F32) return er_op_fail(ctx, ER_ERR_DTYPE, "only float32 is supported");
-    int64_t n = y->ndim ? y->dims[y->ndim - 1] : 1;
+    const er_tensor *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
+    if (mm->dtype != ER_F32) return er_op_fail(ctx, ER_ERR_DTYPE, "only float32 is supported");
+    int64_t n = mm->ndim ? mm->dims[mm->ndim - 1] : 1;
     if (b && (b->dtype != ER_F32 || b->ndim != 1 || b->dims[0] != n))
         return er_op_fail(ctx, ER_ERR_SHAPE, "bias must be a float32 vector of %lld values", (long long)n);
+    if (!z) {
+        er_tensor_set_shape(y, ER_F32, mm->dims, mm->ndim);
+        return ER_OK;
+    }
+    if (z->dtype != ER_F32)
+        return er_op_fail(ctx, ER_ERR_DTYPE, "residual input is %s; expected float32", er_dtype_name(z->dtype));
+    int64_t dims[ER_MAX_DIMS];
+    int nd;
+    if ((st = er_broadcast_shape(ctx, mm->dims, mm->ndim, z->dims, z->ndim, dims, &nd)) != ER_OK) return st;
+    er_tensor_set_shape(y, ER_F32, dims, nd);
     return ER_OK;
+}
+
+er_status er_fused_matmul_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    (void)n_out;
+    er_tensor mm;
+    er_status st = er_fused_matmul_shapes(ctx, in, n_in, &mm, out[0]);
+    if (st == ER_OK) ctx->workspace_bytes = er_fused_conv_temp_bytes(&mm, out[0]);
+    return st;
 }
 
 er_status er_fused_matmul_run_ref(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
+    (void)n_out;
     er_act act;
     float alpha, beta;
+    er_tensor mm;
     er_status st = er_fused_act(ctx, &act, &alpha, &beta);
-    if (st == ER_OK) st = er_nn_matmul_run(ctx, in, 2, out, n_out);
+    if (st == ER_OK) st = er_fused_matmul_shapes(ctx, in, n_in, &mm, out[0]);
     if (st != ER_OK) return st;
-    const er_tensor *b = n_in > 2 ? in[2] : NULL;
-    float *y = out[0]->data;
-    int64_t n = out[0]->ndim ? out[0]->dims[out[0]->ndim - 1] : 1, total = er_tensor_numel(out[0]);
-    for (int64_t r = 0; n > 0 && r < total; r += n) {
-        if (b)
-            for (int64_t j = 0; j < n; j++) y[r + j] += ((const float *)b->data)[j];
-        er_act_residual_apply(act, alpha, beta, y + r, NULL, n);
-    }
+    size_t temp = er_fused_conv_temp_bytes(&mm, out[0]);
+    mm.data = temp ? ctx->workspace : out[0]->data;
+    er_tensor *mo[1] = { &mm };
+    if ((st = er_nn_matmul_run(ctx, in, 2, mo, 1)) != ER_OK) return st;
+    const er_tensor *b = n_in > 2 ? in[2] : NULL, *z = n_in > 3 ? in[3] : NULL;
+    float *y = mm.data;
+    int64_t n = mm.ndim ? mm.dims[mm.ndim - 1] : 1, total = er_tensor_numel(&mm);
+    for (int64_t r = 0; b && n > 0 && r < total; r += n)
+        for (int64_t j = 0; j < n; j++) y[r + j] += ((const float *)b->data)[j];
+    if (z) er_add_act_broadcast(act, alpha, beta, &mm, z, out[0]);
+    else er_act_residual_apply(act, alpha, beta, y, NULL, total);
     return ER_OK;
 }
 
 const er_op er_ops_fused_ref[] = {
     { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_infer, er_fused_conv_run_ref, 0, NULL, NULL },
     { "FusedMatMul", ER_FUSED_DOMAIN, er_fused_matmul_infer, er_fused_matmul_run_ref, 0, NULL, NULL },
+    /* ONNX since opset 20; the GELU fusion creates it from the erf pattern at any opset. */
+    { "Gelu", NULL, er_gelu_infer, er_gelu_run_ref, 0, NULL, NULL },
+    { "Attention", ER_FUSED_DOMAIN, er_attention_infer, er_attention_run_ref, 0, NULL, NULL },
     { NULL, NULL, NULL, NULL, 0, NULL, NULL },
 };

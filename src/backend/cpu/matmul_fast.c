@@ -2,8 +2,9 @@
  *
  * A constant right operand (weights) is packed into micro-kernel B panels once, at planning;
  * each run packs the left operand's rows (all batch rows at once: X[..., M, K] · W[K, N] is
- * one GEMM with M·batch rows) and copies the prepacked panels. Without a constant B (attention
- * scores, batched products of activations) each batch is one GEMM with B packed per call.
+ * one GEMM with M·batch rows) and the micro-kernel reads the prepacked panels in place.
+ * Without a constant B (attention scores, batched products of activations) each batch is
+ * one GEMM with B packed per call.
  * Broadcast batch dimensions, 1-D operands and Gemm with transA / alpha ≠ 1 / a full C use
  * the reference kernels. */
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "backend/cpu/fast.h"
 #include "backend/cpu/ref/nn.h"
+#include "backend/cpu/transformer.h"
 
 void er_mm_state_free(void *state)
 {
@@ -19,14 +21,6 @@ void er_mm_state_free(void *state)
     er_aligned_free(s->packed_b);
     free(s->bias);
     free(s);
-}
-
-void er_mm_state_panel(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst)
-{
-    (void)nr;
-    const er_mm_state *s = ctx;
-    const float *src = s->packed_b + (size_t)k0 * s->n_panels * NR + (size_t)(n0 / NR) * kc * NR;
-    memcpy(dst, src, sizeof(float) * (size_t)kc * NR);
 }
 
 er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans, er_mm_state **out)
@@ -52,6 +46,79 @@ er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans
     }
     *out = s;
     return ER_OK;
+}
+
+void er_mm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, int M, int K, float *packed)
+{
+    if (k->isa == ER_ISA_AVX512 && k->mr == 12) er_pack_a12_avx512(A, lda, M, K, packed);
+    else er_sgemm_pack_a(k, A, lda, false, M, K, packed);
+}
+
+/* Column panels per chunk, as in er_sgemm: 8 panels × KC rows of B stay in L2 beside A. */
+#define MM_NC_PANELS 8
+
+typedef struct mm_job {
+    const er_mm_state *s;
+    int M, m_panels;
+    const float *packed_a;
+    float *C;
+    const er_gemm_epilogue *ep;
+    er_gemm_epilogue_fn epilogue;
+    er_gelu_fn gelu;
+    bool split_n;
+} mm_job;
+
+/* er_sgemm's blocking with the micro-kernel reading the prepacked panels in place: copying
+ * each panel into scratch first cost as much as a tenth of an encoder's run. */
+static void mm_range(const mm_job *j, int mp0, int mp1, int np0, int np1)
+{
+    const er_mm_state *s = j->s;
+    int MR = s->k->mr, NR = s->k->nr, N = s->N, K = s->K;
+    for (int nc0 = np0; nc0 < np1; nc0 += MM_NC_PANELS) {
+        int nc1 = ER_MIN(np1, nc0 + MM_NC_PANELS);
+        for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
+            int kc = ER_MIN(ER_GEMM_KC, K - k0);
+            const float *bblk = s->packed_b + (size_t)k0 * s->n_panels * NR;
+            const float *ablk = j->packed_a + (size_t)j->m_panels * MR * k0;
+            for (int mp = mp0; mp < mp1; mp++) {
+                int m0 = mp * MR, mr = ER_MIN(MR, j->M - m0);
+                for (int np = nc0; np < nc1; np++) {
+                    int n0 = np * NR;
+                    s->k->ukernel(kc, ablk + (size_t)mp * MR * kc, bblk + (size_t)np * kc * NR,
+                                  j->C + (size_t)m0 * N + n0, N, mr, ER_MIN(NR, N - n0), k0 > 0);
+                }
+                if (k0 + kc < K) continue;
+                int c0 = nc0 * NR, c1 = ER_MIN(N, nc1 * NR);
+                if (j->epilogue) j->epilogue(j->ep, j->C, N, m0, m0 + mr, c0, c1);
+                for (int r = m0; j->gelu && r < m0 + mr; r++) {
+                    float *row = j->C + (size_t)r * N + c0;
+                    j->gelu(row, row, c1 - c0);
+                }
+            }
+        }
+    }
+}
+
+static void mm_slice(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const mm_job *j = ctx;
+    if (j->split_n) mm_range(j, 0, j->m_panels, (int)begin, (int)end);
+    else mm_range(j, (int)begin, (int)end, 0, j->s->n_panels);
+}
+
+void er_mm_state_gemm(er_threadpool *pool, const er_mm_state *s, int M, const float *packed_a, float *C,
+                      const er_gemm_epilogue *ep, bool gelu)
+{
+    if (M <= 0 || s->N <= 0 || s->K <= 0) return;
+    mm_job j = { s, M, (M + s->k->mr - 1) / s->k->mr, packed_a, C, ep, ep ? er_gemm_epilogue_for(s->k->isa) : NULL,
+                 gelu ? er_gelu_select() : NULL, true };
+    int T = er_threadpool_size(pool);
+    /* Split the dimension whose panels divide more evenly among the threads (er_sgemm's rule). */
+    int64_t cost_n = (int64_t)((s->n_panels + T - 1) / T) * j.m_panels;
+    int64_t cost_m = (int64_t)((j.m_panels + T - 1) / T) * s->n_panels;
+    j.split_n = T == 1 || cost_n <= cost_m;
+    er_parallel_for(pool, j.split_n ? s->n_panels : j.m_panels, 1, mm_slice, &j);
 }
 
 /* Rows and batches of a MatMul the fast path takes: B 2-D (constant or not), or both operands
@@ -112,13 +179,22 @@ er_status er_matmul_fast_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tens
     return er_mm_state_new(ctx, in[1]->data, (int)k, (int)n, false, (er_mm_state **)state);
 }
 
+/* C[m×n] = A[m×k] · prepacked B with A packed into the workspace first. */
+static void gemm_rows_packed(er_kctx *ctx, const er_mm_state *s, const float *a, int m, float *c,
+                             const er_gemm_epilogue *ep)
+{
+    float *pa = ctx->workspace;
+    er_mm_pack_a(s->k, a, s->K, m, s->K, pa);
+    er_mm_state_gemm(er_pool_for(ctx->pool, (int64_t)m * s->N * s->K, ER_PAR_MIN_MACS), s, m, pa, c, ep, false);
+}
+
 /* C[m×n] = A[m×k] · B with A packed into ws first. */
 static void gemm_rows(er_kctx *ctx, const er_sgemm_kernel *kr, const float *a, int m, int k, int n,
                       const er_sgemm_b *b, float *c, const er_gemm_epilogue *ep)
 {
     float *pa = ctx->workspace;
     size_t a_floats = (er_sgemm_packed_a_floats(kr, m, k) + 15) & ~(size_t)15;
-    er_sgemm_pack_a(kr, a, k, false, m, k, pa);
+    er_mm_pack_a(kr, a, k, m, k, pa);
     er_sgemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), kr, m, n, k, pa, b, c, n, ep, pa + a_floats);
 }
 
@@ -131,8 +207,7 @@ er_status er_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor *
         return er_nn_matmul_run(ctx, in, n_in, out, n_out);
     const er_mm_state *s = ctx->state;
     if (s) {
-        er_sgemm_b bp = { er_mm_state_panel, (void *)s };
-        gemm_rows(ctx, s->k, a->data, (int)m, (int)k, (int)n, &bp, out[0]->data, NULL);
+        gemm_rows_packed(ctx, s, a->data, (int)m, out[0]->data, NULL);
         return ER_OK;
     }
     const er_sgemm_kernel *kr = er_sgemm_kernel_select();
@@ -192,9 +267,8 @@ er_status er_gemm_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
 {
     const er_mm_state *s = ctx->state;
     if (!s || !ctx->workspace) return er_nn_gemm_run(ctx, in, n_in, out, n_out);
-    er_sgemm_b bp = { er_mm_state_panel, (void *)s };
     er_gemm_epilogue ep = { NULL, s->bias, NULL, 0, ER_ACT_NONE, 0, 0 };
-    gemm_rows(ctx, s->k, in[0]->data, (int)out[0]->dims[0], s->K, s->N, &bp, out[0]->data, s->bias ? &ep : NULL);
+    gemm_rows_packed(ctx, s, in[0]->data, (int)out[0]->dims[0], out[0]->data, s->bias ? &ep : NULL);
     return ER_OK;
 }
 

@@ -112,3 +112,70 @@ void er_qdw_plane_f32_avx512(const uint8_t *x, int64_t ph, int64_t pw, int strid
         }
     }
 }
+
+/* vpermb is AVX-512 VBMI, which the file's compile flags leave out: the VNNI kernel enables
+ * it itself and runs only where er_qdw_vnni_usable says so. */
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi")))
+
+static inline VBMI __attribute__((always_inline)) void vnni_blocks(const er_qdw_plan *p, const uint8_t *x,
+                                                                   const int32_t *w, const int kh, const int kq,
+                                                                   const er_qdw_req *q, uint8_t *y)
+{
+    __m512i wv[ER_QDW_VNNI_MAX_WORDS];
+    for (int i = 0; i < kh * kq; i++) wv[i] = _mm512_set1_epi32(w[i]);
+    const __m512i bias = _mm512_set1_epi32(q->bias), zp = _mm512_set1_epi32(q->zp);
+    const __m512 mult = _mm512_set1_ps(q->mult);
+    const __m512 lo = _mm512_set1_ps((q->is_signed ? -128.0f : 0.0f) - (float)q->zp);
+    const __m512 hi = _mm512_set1_ps((q->is_signed ? 127.0f : 255.0f) - (float)q->zp);
+    const int64_t pw = p->pw;
+    /* byte 0 of each lane to the low 16 bytes: a register pack and a plain masked store
+     * instead of vpmovdb to memory, which is slow on some cores */
+    const __m512i pack = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3c383430, 0x2c282420, 0x1c181410, 0x0c080400);
+    for (int64_t b = 0; b < p->n_blocks; b++) {
+        const er_qdw_block k = p->blocks[b];
+        const __m512i idx = _mm512_loadu_si512(p->tabs[k.tab]);
+        const uint8_t *xb = x + k.off;
+        __m512i acc = bias;
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kq; j++)
+                acc = _mm512_dpbusd_epi32(acc, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(xb + i * pw + 4 * j)),
+                                          wv[i * kq + j]);
+        /* clamped before rounding: the bounds are integers, so this equals clamping after */
+        __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), mult), lo), hi);
+        __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+        _mm_mask_storeu_epi8(y, (__mmask16)((1u << k.n) - 1), _mm512_castsi512_si128(_mm512_permutexvar_epi8(pack, r)));
+        y += k.n;
+    }
+}
+
+VBMI void er_qdw_plane_avx512vnni(const er_qdw_plan *p, const uint8_t *x, const int32_t *w, const er_qdw_req *q,
+                                  void *y)
+{
+    if (p->kh == 3 && p->kq == 1) vnni_blocks(p, x, w, 3, 1, q, y);
+    else if (p->kh == 5 && p->kq == 2) vnni_blocks(p, x, w, 5, 2, q, y);
+    else vnni_blocks(p, x, w, p->kh, p->kq, q, y);
+}
+
+/* Forward-only 64-byte stores, each row in order: the zero point over the left border, the
+ * row's data in whole vectors (their tail spills into the right border), then the zero
+ * point over the right border (its spill lands in the next row, rewritten next). No
+ * library call per row, no masked load except at the end of the input. */
+void er_qdw_pad_avx512(const uint8_t *x, int64_t ih, int64_t iw, int64_t pt, int64_t pl, int64_t ph, int64_t pw,
+                       uint8_t zp, uint8_t flip, uint8_t *dst)
+{
+    const __m512i zv = _mm512_set1_epi8((char)zp), fv = _mm512_set1_epi8((char)flip);
+    const uint8_t *end = x + ih * iw;
+    for (int64_t i = 0; i < pt * pw; i += 64) _mm512_storeu_si512(dst + i, zv);
+    for (int64_t h = 0; h < ih; h++) {
+        uint8_t *d = dst + (pt + h) * pw;
+        const uint8_t *r = x + h * iw;
+        for (int64_t i = 0; i < pl; i += 64) _mm512_storeu_si512(d + i, zv);
+        for (int64_t c = 0; c < iw; c += 64) {
+            const __m512i v = end - (r + c) >= 64 ? _mm512_loadu_si512(r + c)
+                                                  : _mm512_maskz_loadu_epi8(((__mmask64)1 << (end - (r + c))) - 1, r + c);
+            _mm512_storeu_si512(d + pl + c, _mm512_xor_si512(v, fv));
+        }
+        for (int64_t i = pl + iw; i < pw; i += 64) _mm512_storeu_si512(d + i, zv);
+    }
+    for (int64_t i = (pt + ih) * pw; i < ph * pw; i += 64) _mm512_storeu_si512(dst + i, zv);
+}

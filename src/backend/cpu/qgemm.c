@@ -29,6 +29,58 @@ void er_qgemm_u8s8_ref(const int32_t *w, const uint8_t *x, int64_t k4, int64_t n
         }
 }
 
+void er_qgemm_gather_ref(const int32_t *w, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0, int64_t m1,
+                         int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    for (int64_t m = m0; m < m1; m++)
+        for (int64_t n = n0; n < n1; n++) {
+            int32_t acc = 0;
+            for (int64_t g = 0; g < k4; g++) {
+                int32_t word = w[m * k4 + g];
+                const uint8_t *xv = x + goff[g] + n * 4;
+                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+            }
+            store_q(o, m, n, acc);
+        }
+}
+
+er_qgemm_gather_fn er_qgemm_gather_select(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_gather_avx512vnni;
+    return er_qgemm_gather_ref;
+}
+
+void er_qgemm_pack_wt(const int32_t *w, int64_t m, int64_t k4, int32_t *wt)
+{
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t g = 0; g < k4; g++) wt[(r / 16 * k4 + g) * 16 + r % 16] = w[r * k4 + g];
+}
+
+void er_qgemm_t_u8s8_ref(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                         int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    for (int64_t m = m0; m < m1; m++)
+        for (int64_t n = n0; n < n1; n++) {
+            int32_t acc = 0;
+            for (int64_t g = 0; g < k4; g++) {
+                int32_t word = wt[(m / 16 * k4 + g) * 16 + m % 16];
+                const uint8_t *xv = x + (g * np + n) * 4;
+                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+            }
+            store_q(o, m, n, acc);
+        }
+}
+
+er_qgemm_fn er_qgemm_t_select(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_t_u8s8_avx512vnni;
+    return er_qgemm_t_u8s8_ref;
+}
+
 void er_qgemm_pack_x(const uint8_t *x, int64_t ldx, int64_t k, int64_t n, uint8_t pad, uint8_t *dst)
 {
     int64_t k4 = (k + 3) / 4, np = (n + 15) / 16 * 16;

@@ -52,4 +52,29 @@ typedef void (*er_qgemm_pack4_fn)(const uint8_t *const r[4], int64_t sw, int64_t
                                   uint8_t *dst);
 er_qgemm_pack4_fn er_qgemm_pack4_select(void);
 
+/* The same product with X words found through a table instead of the packed layout: the
+ * word of K group g, column n is the 4 bytes at x + goff[g] + 4 * n (a stride-1 convolution
+ * reads them straight from a 4-channel-interleaved padded input, no im2col). The kernel may
+ * read the words of up to 31 columns past n1. */
+void er_qgemm_gather_ref(const int32_t *w, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0, int64_t m1,
+                         int64_t n0, int64_t n1, const er_qgemm_out *o);
+void er_qgemm_gather_avx512vnni(const int32_t *w, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o);
+typedef void (*er_qgemm_gather_fn)(const int32_t *w, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                   int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o);
+er_qgemm_gather_fn er_qgemm_gather_select(void);
+
+/* The same product with output channels in the lanes, for small N (deep layers' 7x7 and
+ * 14x14 planes, where 16-column vectors leave lanes idle): weights packed as
+ * wt[M / 16][k4][16] int32 words (er_qgemm_pack_wt) and each packed X word broadcast. Tiles
+ * of 32 rows x 8 columns, transposed to rows through byte unpacks before the store. M a
+ * multiple of 16; rows [m0, m1) with m0, m1 multiples of 16, any columns [n0, n1). Same
+ * requantization, so the results equal er_qgemm_u8s8_ref's bit for bit. */
+void er_qgemm_pack_wt(const int32_t *w, int64_t m, int64_t k4, int32_t *wt);
+void er_qgemm_t_u8s8_ref(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                         int64_t n0, int64_t n1, const er_qgemm_out *o);
+void er_qgemm_t_u8s8_avx512vnni(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                                int64_t n0, int64_t n1, const er_qgemm_out *o);
+er_qgemm_fn er_qgemm_t_select(void);
+
 #endif

@@ -2,36 +2,42 @@
  * sum into an int32 lane. Tile: 8 rows x 32 columns in 16 zmm accumulators; each step
  * loads 2 zmm of packed X and broadcasts one 4-weight word per row. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "backend/cpu/qgemm.h"
+#include "backend/cpu/qpack_avx512.h"
 
 #define MR 8
 
-/* acc already holds the row's bias (the accumulators start from it) */
-static inline void store_row(const er_qgemm_out *o, int64_t m, int64_t n, __m512i acc, __mmask16 mask)
+/* Row m's 32 columns from two accumulators (which start from the row's bias): clamped in
+ * int32, narrowed by er_q8_pack64, then one store. Narrowing stores to memory (vpmov*db
+ * m128, one per 16 columns) cost small-K layers a third of their time. */
+static inline void store_row32(const er_qgemm_out *o, int64_t m, int64_t n, __m512i acc0, __m512i acc1, int64_t n1)
 {
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(o->mult[m]));
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(o->zp));
-    if (o->is_signed) _mm_mask_storeu_epi8((int8_t *)o->y + m * o->ldy + n, mask, _mm512_cvtsepi32_epi8(q));
-    else {
-        q = _mm512_max_epi32(q, _mm512_setzero_si512());
-        _mm_mask_storeu_epi8((uint8_t *)o->y + m * o->ldy + n, mask, _mm512_cvtusepi32_epi8(q));
-    }
+    const __m512 mult = _mm512_set1_ps(o->mult[m]);
+    const __m512i zp = _mm512_set1_epi32(o->zp);
+    const __m512i lo = _mm512_set1_epi32(o->is_signed ? -128 : 0), hi = _mm512_set1_epi32(o->is_signed ? 127 : 255);
+    __m512i q0 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc0), mult)), zp);
+    __m512i q1 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc1), mult)), zp);
+    q0 = _mm512_min_epi32(_mm512_max_epi32(q0, lo), hi);
+    q1 = _mm512_min_epi32(_mm512_max_epi32(q1, lo), hi);
+    const __m512i b = er_q8_pack64(q0, q1, q0, q1, o->is_signed);
+    const int64_t left = n1 - n;
+    const __mmask32 k = left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1);
+    _mm256_mask_storeu_epi8((uint8_t *)o->y + m * o->ldy + n, k, _mm512_castsi512_si256(b));
 }
-
-static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
 /* rows [m, m + mr), columns [n, n + 16 * nv) clipped at n1; inlined with constant mr and nv
  * so the K loop carries no row or width tests */
-static inline __attribute__((always_inline)) void tile(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np,
-                                                       int64_t m, const int mr, int64_t n, const int nv, int64_t n1,
-                                                       const er_qgemm_out *o)
+static inline __attribute__((always_inline)) void tile(const int32_t *w, const uint8_t *x, const int64_t *goff,
+                                                       int64_t k4, int64_t np, int64_t m, const int mr, int64_t n,
+                                                       const int nv, int64_t n1, const er_qgemm_out *o)
 {
     __m512i acc[MR][2];
     for (int r = 0; r < mr; r++) acc[r][0] = acc[r][1] = _mm512_set1_epi32(o->bias[m + r]);
     const int32_t *wr = w + m * k4;
-    const uint8_t *xp = x + n * 4;
-    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
+    for (int64_t g = 0; g < k4; g++) {
+        const uint8_t *xp = x + (goff ? goff[g] : g * np * 4) + n * 4;
         __m512i x0 = _mm512_loadu_si512(xp);
         __m512i x1 = nv == 2 ? _mm512_loadu_si512(xp + 64) : x0;
         for (int r = 0; r < mr; r++) {
@@ -40,10 +46,8 @@ static inline __attribute__((always_inline)) void tile(const int32_t *w, const u
             if (nv == 2) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wv);
         }
     }
-    for (int r = 0; r < mr; r++) {
-        store_row(o, m + r, n, acc[r][0], tail_mask(n1 - n));
-        if (nv == 2) store_row(o, m + r, n + 16, acc[r][1], tail_mask(n1 - n - 16));
-    }
+    for (int r = 0; r < mr; r++)
+        store_row32(o, m + r, n, acc[r][0], nv == 2 ? acc[r][1] : acc[r][0], nv == 2 || n1 < n + 16 ? n1 : n + 16);
 }
 
 /* The full 8 x 32 tile with named accumulators: gcc keeps these in registers, where the
@@ -55,8 +59,9 @@ static inline __attribute__((always_inline)) void tile(const int32_t *w, const u
         a##R##1 = _mm512_dpbusd_epi32(a##R##1, x1, wv);                                                      \
     } while (0)
 
-static void tile8x32(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t n, int64_t n1,
-                     const er_qgemm_out *o)
+static inline __attribute__((always_inline)) void tile8x32(const int32_t *w, const uint8_t *x, const int64_t *goff,
+                                                           int64_t k4, int64_t np, int64_t m, int64_t n, int64_t n1,
+                                                           const er_qgemm_out *o)
 {
     const int32_t *b = o->bias + m;
     __m512i a00 = _mm512_set1_epi32(b[0]), a01 = a00, a10 = _mm512_set1_epi32(b[1]), a11 = a10;
@@ -64,8 +69,8 @@ static void tile8x32(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np,
     __m512i a40 = _mm512_set1_epi32(b[4]), a41 = a40, a50 = _mm512_set1_epi32(b[5]), a51 = a50;
     __m512i a60 = _mm512_set1_epi32(b[6]), a61 = a60, a70 = _mm512_set1_epi32(b[7]), a71 = a70;
     const int32_t *wr = w + m * k4;
-    const uint8_t *xp = x + n * 4;
-    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
+    for (int64_t g = 0; g < k4; g++) {
+        const uint8_t *xp = x + (goff ? goff[g] : g * np * 4) + n * 4;
         __m512i x0 = _mm512_loadu_si512(xp), x1 = _mm512_loadu_si512(xp + 64);
         DP_ROW(0);
         DP_ROW(1);
@@ -78,24 +83,22 @@ static void tile8x32(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np,
     }
     const __m512i acc[MR][2] = { { a00, a01 }, { a10, a11 }, { a20, a21 }, { a30, a31 },
                                  { a40, a41 }, { a50, a51 }, { a60, a61 }, { a70, a71 } };
-    for (int r = 0; r < MR; r++) {
-        store_row(o, m + r, n, acc[r][0], tail_mask(n1 - n));
-        store_row(o, m + r, n + 16, acc[r][1], tail_mask(n1 - n - 16));
-    }
+    for (int r = 0; r < MR; r++) store_row32(o, m + r, n, acc[r][0], acc[r][1], n1);
 }
 
 #define TILE_CASE(R)                                                                                         \
     case R:                                                                                                  \
-        if (nv == 2) tile(w, x, k4, np, m, R, n, 2, n1, o);                                                  \
-        else tile(w, x, k4, np, m, R, n, 1, n1, o);                                                          \
+        if (nv == 2) tile(w, x, goff, k4, np, m, R, n, 2, n1, o);                                            \
+        else tile(w, x, goff, k4, np, m, R, n, 1, n1, o);                                                    \
         break;
 
-static void tile_any(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t m1, int64_t n,
-                     int64_t n1, const er_qgemm_out *o)
+static inline __attribute__((always_inline)) void tile_any(const int32_t *w, const uint8_t *x, const int64_t *goff,
+                                                           int64_t k4, int64_t np, int64_t m, int64_t m1, int64_t n,
+                                                           int64_t n1, const er_qgemm_out *o)
 {
     const int nv = n + 16 < n1 ? 2 : 1;
     if (nv == 2 && m1 - m >= MR) {
-        tile8x32(w, x, k4, np, m, n, n1, o);
+        tile8x32(w, x, goff, k4, np, m, n, n1, o);
         return;
     }
     switch (m1 - m < MR ? m1 - m : MR) {
@@ -112,16 +115,30 @@ static void tile_any(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np,
 
 /* The larger operand is walked once: with more rows than columns (deep layers: big weights,
  * small images) each row tile stays in L1 while the columns stream from L2, else each
- * column tile stays while the weights stream. */
-void er_qgemm_u8s8_avx512vnni(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0,
-                              int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o)
+ * column tile stays while the weights stream. Inlined with goff NULL (the packed layout) or
+ * a table, so each form has its own k loop. */
+static inline __attribute__((always_inline)) void gemm(const int32_t *w, const uint8_t *x, const int64_t *goff,
+                                                       int64_t k4, int64_t np, int64_t m0, int64_t m1, int64_t n0,
+                                                       int64_t n1, const er_qgemm_out *o)
 {
     if (m1 - m0 > n1 - n0)
         for (int64_t m = m0; m < m1; m += MR)
-            for (int64_t n = n0; n < n1; n += 32) tile_any(w, x, k4, np, m, m1, n, n1, o);
+            for (int64_t n = n0; n < n1; n += 32) tile_any(w, x, goff, k4, np, m, m1, n, n1, o);
     else
         for (int64_t n = n0; n < n1; n += 32)
-            for (int64_t m = m0; m < m1; m += MR) tile_any(w, x, k4, np, m, m1, n, n1, o);
+            for (int64_t m = m0; m < m1; m += MR) tile_any(w, x, goff, k4, np, m, m1, n, n1, o);
+}
+
+void er_qgemm_u8s8_avx512vnni(const int32_t *w, const uint8_t *x, int64_t k4, int64_t np, int64_t m0,
+                              int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    gemm(w, x, NULL, k4, np, m0, m1, n0, n1, o);
+}
+
+void er_qgemm_gather_avx512vnni(const int32_t *w, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                int64_t m1, int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    gemm(w, x, goff, k4, 0, m0, m1, n0, n1, o);
 }
 
 /* Interleaves 4 rows 16 columns at a time: bytes (r0, r1) then (r01, r23) pairs give the
@@ -203,4 +220,142 @@ void er_qgemm_pack4_avx512(const uint8_t *const r[4], int64_t sw, int64_t n, int
                            uint8_t *dst)
 {
     for (int64_t t = 0; t < rows; t++) pack4_row(r, t * step, sw, n, dst + t * n * 4);
+}
+
+/* ---- output channels in the lanes (er_qgemm_t_*) ---- */
+
+#define TNC 8 /* columns per tile */
+
+/* Requantized 16 rows (lanes) of one column as 16 bytes. */
+static inline __m128i requant16(const er_qgemm_out *o, int64_t m, __m512i acc)
+{
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(o->mult + m));
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(o->zp));
+    if (o->is_signed) return _mm512_cvtsepi32_epi8(q);
+    return _mm512_cvtusepi32_epi8(_mm512_max_epi32(q, _mm512_setzero_si512()));
+}
+
+/* c[j] holds column j of rows m..m+15: stores row r's nc bytes at y[(m + r) * ldy + n]. */
+static inline void store_transposed(const er_qgemm_out *o, int64_t m, int64_t n, const __m128i c[TNC], int nc)
+{
+    __m128i p[8], q[8], r[8];
+    for (int j = 0; j < 4; j++) {
+        p[2 * j] = _mm_unpacklo_epi8(c[2 * j], c[2 * j + 1]);       /* rows 0-7, columns 2j, 2j+1 */
+        p[2 * j + 1] = _mm_unpackhi_epi8(c[2 * j], c[2 * j + 1]);   /* rows 8-15 */
+    }
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 2; j++) {
+            q[4 * h + 2 * j] = _mm_unpacklo_epi16(p[4 * j + h], p[4 * j + 2 + h]);     /* 4 rows, 4 columns */
+            q[4 * h + 2 * j + 1] = _mm_unpackhi_epi16(p[4 * j + h], p[4 * j + 2 + h]);
+        }
+    /* q[4h + 2j + s]: rows 8h + 4s .. +3, columns 4j .. 4j+3 */
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 2; s++) {
+            r[4 * h + 2 * s] = _mm_unpacklo_epi32(q[4 * h + s], q[4 * h + 2 + s]);     /* rows 8h+4s, +1 */
+            r[4 * h + 2 * s + 1] = _mm_unpackhi_epi32(q[4 * h + s], q[4 * h + 2 + s]); /* rows 8h+4s+2, +3 */
+        }
+    const __mmask16 mask = (__mmask16)((1u << nc) - 1);
+    uint8_t *y = (uint8_t *)o->y + m * o->ldy + n;
+    for (int i = 0; i < 8; i++) {
+        _mm_mask_storeu_epi8(y + (2 * i) * o->ldy, mask, r[i]);
+        _mm_mask_storeu_epi8(y + (2 * i + 1) * o->ldy, mask, _mm_unpackhi_epi64(r[i], r[i]));
+    }
+}
+
+/* mv 16-row vectors x nc columns; inlined with constants so the k loop has no tests */
+static inline __attribute__((always_inline)) void ttile(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np,
+                                                        int64_t m, const int mv, int64_t n, const int nc,
+                                                        const er_qgemm_out *o)
+{
+    __m512i acc[2][TNC];
+    for (int v = 0; v < mv; v++) {
+        const __m512i b = _mm512_loadu_si512(o->bias + m + 16 * v);
+        for (int c = 0; c < nc; c++) acc[v][c] = b;
+    }
+    const int32_t *w0 = wt + m * k4, *w1 = w0 + 16 * k4;
+    const uint8_t *xp = x + n * 4;
+    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
+        const __m512i a0 = _mm512_loadu_si512(w0 + g * 16);
+        const __m512i a1 = mv == 2 ? _mm512_loadu_si512(w1 + g * 16) : a0;
+        for (int c = 0; c < nc; c++) {
+            int32_t word;
+            memcpy(&word, xp + 4 * c, 4);
+            const __m512i xv = _mm512_set1_epi32(word);
+            acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], xv, a0);
+            if (mv == 2) acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], xv, a1);
+        }
+    }
+    for (int v = 0; v < mv; v++) {
+        __m128i col[TNC];
+        for (int c = 0; c < TNC; c++) col[c] = c < nc ? requant16(o, m + 16 * v, acc[v][c]) : _mm_setzero_si128();
+        store_transposed(o, m + 16 * v, n, col, nc);
+    }
+}
+
+/* The full 32 x 8 tile with named accumulators (see tile8x32: the array form costs a copy of
+ * every accumulator per k step). */
+#define TDP(C)                                                                                               \
+    do {                                                                                                     \
+        int32_t word_;                                                                                       \
+        memcpy(&word_, xp + 4 * (C), 4);                                                                     \
+        const __m512i xv_ = _mm512_set1_epi32(word_);                                                        \
+        b0##C = _mm512_dpbusd_epi32(b0##C, xv_, a0);                                                         \
+        b1##C = _mm512_dpbusd_epi32(b1##C, xv_, a1);                                                         \
+    } while (0)
+
+static void ttile32x8(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np, int64_t m, int64_t n,
+                      const er_qgemm_out *o)
+{
+    const __m512i c0 = _mm512_loadu_si512(o->bias + m), c1 = _mm512_loadu_si512(o->bias + m + 16);
+    __m512i b00 = c0, b01 = c0, b02 = c0, b03 = c0, b04 = c0, b05 = c0, b06 = c0, b07 = c0;
+    __m512i b10 = c1, b11 = c1, b12 = c1, b13 = c1, b14 = c1, b15 = c1, b16 = c1, b17 = c1;
+    const int32_t *w0 = wt + m * k4, *w1 = w0 + 16 * k4;
+    const uint8_t *xp = x + n * 4;
+    for (int64_t g = 0; g < k4; g++, xp += np * 4) {
+        const __m512i a0 = _mm512_loadu_si512(w0 + g * 16), a1 = _mm512_loadu_si512(w1 + g * 16);
+        TDP(0);
+        TDP(1);
+        TDP(2);
+        TDP(3);
+        TDP(4);
+        TDP(5);
+        TDP(6);
+        TDP(7);
+    }
+    const __m512i acc[2][TNC] = { { b00, b01, b02, b03, b04, b05, b06, b07 }, { b10, b11, b12, b13, b14, b15, b16, b17 } };
+    for (int v = 0; v < 2; v++) {
+        __m128i col[TNC];
+        for (int c = 0; c < TNC; c++) col[c] = requant16(o, m + 16 * v, acc[v][c]);
+        store_transposed(o, m + 16 * v, n, col, TNC);
+    }
+}
+
+#define TTILE_CASE(NC)                                                                                       \
+    case NC:                                                                                                 \
+        if (mv == 2) ttile(wt, x, k4, np, m, 2, n, NC, o);                                                   \
+        else ttile(wt, x, k4, np, m, 1, n, NC, o);                                                           \
+        break;
+
+void er_qgemm_t_u8s8_avx512vnni(const int32_t *wt, const uint8_t *x, int64_t k4, int64_t np, int64_t m0, int64_t m1,
+                                int64_t n0, int64_t n1, const er_qgemm_out *o)
+{
+    for (int64_t m = m0; m < m1; m += 32) {
+        const int mv = m1 - m >= 32 ? 2 : 1;
+        for (int64_t n = n0; n < n1; n += TNC) {
+            if (mv == 2 && n1 - n >= TNC) {
+                ttile32x8(wt, x, k4, np, m, n, o);
+                continue;
+            }
+            switch (n1 - n < TNC ? n1 - n : TNC) {
+                TTILE_CASE(1)
+                TTILE_CASE(2)
+                TTILE_CASE(3)
+                TTILE_CASE(4)
+                TTILE_CASE(5)
+                TTILE_CASE(6)
+                TTILE_CASE(7)
+                TTILE_CASE(8)
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ typedef struct qconv_state {
     int64_t group, mg, kg, k4, n, np, c_in, c_out;
     bool x_signed;            /* int8 input: flipped to uint8 (x + 128) while packing */
     uint8_t x_pad;            /* the input zero point in the uint8 domain */
-    int32_t *w32;             /* [group][mg][k4] */
+    int32_t *w32;             /* [group][mg][k4], or [group][mg / 16][k4][16] for er_qgemm_t_* */
     int32_t *bias;            /* [c_out] */
     float *mult;              /* [c_out] */
     uint8_t *col;             /* [4][n] im2col rows of one K group */
@@ -20,11 +20,24 @@ typedef struct qconv_state {
     er_qgemm_fn gemm;
     er_qgemm_pack_fn pack;
     bool pointwise;           /* 1x1, stride 1, no pad, uint8 input: the input already is the im2col */
+    int64_t chunk;            /* output columns packed and multiplied at a time */
+    int64_t row_step;         /* rows per GEMM task: the kernel's tile height */
     /* 2-D without dilation: im2col packs straight from zero-point-padded planes */
     bool direct;
     uint8_t *padded;          /* [cg][ph][pw] */
     uint8_t *zp_plane;        /* zero points read for the K padding */
+    int64_t *tap_off;         /* [k4 * 4]: padded-group offset of K row k's first tap, -1 past K */
+    /* stride 1 (wide form): no im2col. The input is padded into planes of 4 interleaved
+     * channels, K is ordered (tap, channel) so each K group's word for output column n is
+     * the 4-byte word at goff[g] + 4n, and the GEMM computes every column of the padded
+     * width (oh x pw), the pad columns' results then dropped */
+    bool wide;
+    uint8_t *x4;              /* [cg / 4][ph][pw][4] */
+    int64_t *goff;            /* [k4] */
+    uint8_t *ybuf;            /* [mg][oh * pw] */
+    er_qgemm_gather_fn gather;
     er_qgemm_pack4_fn pack4;
+    er_qdw_pad_fn pad;        /* pads a channel plane (direct and depthwise forms) */
     /* depthwise 2-D (group = C_in = C_out): direct kernel on zero-point-padded planes */
     bool dw;
     int64_t ph, pw;           /* padded plane */
@@ -33,6 +46,9 @@ typedef struct qconv_state {
     float *planes_f;          /* the same planes as float (er_qdw_plane_f32) */
     er_qdw_row_fn dw_row;
     er_qdw_plane_fn dw_plane;
+    bool dw_vnni;             /* er_qdw_plane_avx512vnni with plan and wdw */
+    er_qdw_plan plan;
+    int32_t *wdw;             /* [c_out][kh * kq] */
 } qconv_state;
 
 void er_qconv_release(void *state)
@@ -48,6 +64,12 @@ void er_qconv_release(void *state)
     er_aligned_free(s->planes_f);
     er_aligned_free(s->padded);
     er_aligned_free(s->zp_plane);
+    free(s->tap_off);
+    er_aligned_free(s->x4);
+    free(s->goff);
+    er_aligned_free(s->ybuf);
+    er_qdw_plan_free(&s->plan);
+    free(s->wdw);
     free(s);
 }
 
@@ -118,9 +140,16 @@ static bool direct_buffers(qconv_state *s)
     int64_t plane = s->ph * s->pw + 64;
     s->padded = er_aligned_alloc((size_t)(s->c_in / s->group * s->ph * s->pw + ER_QDW_SLACK + 64));
     s->zp_plane = er_aligned_alloc((size_t)plane);
-    if (!s->padded || !s->zp_plane) return false;
+    s->tap_off = malloc(sizeof(int64_t) * (size_t)(s->k4 * 4));
+    if (!s->padded || !s->zp_plane || !s->tap_off) return false;
+    const int64_t taps = w->k[1] * w->k[2];
+    for (int64_t k = 0; k < s->k4 * 4; k++)
+        s->tap_off[k] = k < s->kg ? k / taps * s->ph * s->pw + k % taps / w->k[2] * s->pw + k % w->k[2] : -1;
     memset(s->zp_plane, s->x_pad, (size_t)plane);
+    /* the slack past the planes is read (for lanes and taps whose results are dropped) */
+    memset(s->padded, s->x_pad, (size_t)(s->c_in / s->group * s->ph * s->pw + ER_QDW_SLACK + 64));
     s->pack4 = er_qgemm_pack4_select();
+    s->pad = er_qdw_pad_select();
     return true;
 }
 
@@ -132,10 +161,118 @@ static bool dw_buffers(qconv_state *s, er_threadpool *pool)
     s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
     s->n_planes = pool ? er_threadpool_size(pool) : 1;
     s->planes = er_aligned_alloc((size_t)(s->n_planes * (s->ph * s->pw + ER_QDW_SLACK)));
+    if (!s->planes) return false;
+    /* the slack past each plane is read (for lanes and taps whose results are dropped) */
+    memset(s->planes, s->x_pad, (size_t)(s->n_planes * (s->ph * s->pw + ER_QDW_SLACK)));
+    s->pad = er_qdw_pad_select();
+    if (er_qdw_vnni_usable() && er_qdw_plan_init(&s->plan, w->out[1], w->out[2], (int)w->stride[1], (int)w->stride[2],
+                                                 (int)w->k[1], (int)w->k[2], s->pw)) {
+        s->dw_vnni = true;
+        s->wdw = malloc(sizeof(int32_t) * (size_t)(s->c_out * s->plan.kh * s->plan.kq));
+        if (!s->wdw) return false;
+        for (int64_t c = 0; c < s->c_out; c++)
+            er_qdw_pack_w((const int8_t *)(s->w32 + c * s->k4), (int)w->k[1], (int)w->k[2],
+                          s->wdw + c * s->plan.kh * s->plan.kq);
+        return true;
+    }
     s->planes_f = er_aligned_alloc(sizeof(float) * (size_t)(s->n_planes * s->ph * s->pw));
     s->dw_row = er_qdw_row_select();
     s->dw_plane = er_qdw_plane_select();
-    return s->planes && s->planes_f;
+    return s->planes_f != NULL;
+}
+
+/* The packed chunk (K x chunk bytes) stays in L2 while the GEMM walks it; packing all N
+ * columns first sends the larger layers' im2col (1.8 MB at ResNet's first stage) through
+ * L3. Chunks of the direct form are whole output rows, in multiples that fill the GEMM's
+ * 32-column tiles where the row width allows. */
+#define CHUNK_BYTES (192 * 1024)
+
+static int64_t chunk_columns(const qconv_state *s)
+{
+    const int64_t per_col = s->k4 * 4, budget = ER_MAX(CHUNK_BYTES / per_col, 1);
+    if (s->pointwise) return ER_MIN(s->n, ER_MAX(32, budget / 32 * 32));
+    if (!s->direct) return s->n;
+    const int64_t ow = s->w.out[2], oh = s->w.out[1];
+    int64_t g = 32;
+    while (ow % g) g /= 2;
+    const int64_t unit = 32 / g, rows = ER_MAX(unit, budget / (unit * ow) * unit);
+    return ER_MIN(rows, oh) * ow;
+}
+
+/* Output channels in the lanes (er_qgemm_t_*) where 16-column vectors would leave an eighth
+ * or more of their lanes idle: the 7x7 planes of deep layers fill 49 of 64. */
+static bool lanes_over_rows(const qconv_state *s) { return s->mg % 16 == 0 && (s->np - s->n) * 8 >= s->n; }
+
+static bool repack_rows_in_lanes(qconv_state *s)
+{
+    int32_t *wt = malloc(sizeof(int32_t) * (size_t)(s->c_out * s->k4));
+    if (!wt) return false;
+    for (int64_t g = 0; g < s->group; g++)
+        er_qgemm_pack_wt(s->w32 + g * s->mg * s->k4, s->mg, s->k4, wt + g * s->mg * s->k4);
+    free(s->w32);
+    s->w32 = wt;
+    s->gemm = er_qgemm_t_select();
+    s->row_step = 32;
+    return true;
+}
+
+/* Stride 1 without dilation, uint8 input, channels per group a multiple of 4, pad columns
+ * at most a twelfth of the padded width (at 14x14 the wasted columns cost what the im2col
+ * saves); not the small planes the lanes-over-rows kernel takes. */
+static bool wide_form(const qconv_state *s, const er_tensor *x)
+{
+    const er_nn_window *w = &s->w;
+    const int64_t pw = w->pad0[2] + w->in[2] + w->pad1[2];
+    return x->ndim == 4 && !s->pointwise && !s->x_signed && (s->c_in / s->group) % 4 == 0 && w->stride[1] == 1 &&
+           w->stride[2] == 1 && w->dil[1] == 1 && w->dil[2] == 1 && (pw - w->out[2]) * 12 <= pw && !lanes_over_rows(s);
+}
+
+/* Buffers of the wide form; weights reordered from (channel, tap) to (tap, channel) K. */
+static bool wide_buffers(qconv_state *s)
+{
+    const er_nn_window *w = &s->w;
+    const int64_t cg4 = s->c_in / s->group / 4, taps = w->k[1] * w->k[2];
+    s->wide = true;
+    s->ph = w->pad0[1] + w->in[1] + w->pad1[1];
+    s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
+    /* the kernel reads up to 31 words past the last column of the last group */
+    s->x4 = er_aligned_alloc((size_t)(cg4 * s->ph * s->pw * 4 + (w->k[2] + 32) * 4 + 64));
+    s->goff = malloc(sizeof(int64_t) * (size_t)s->k4);
+    s->ybuf = er_aligned_alloc((size_t)(s->mg * w->out[1] * s->pw + 64));
+    int32_t *wr = malloc(sizeof(int32_t) * (size_t)(s->c_out * s->k4));
+    if (!s->x4 || !s->goff || !s->ybuf || !wr) {
+        free(wr);
+        return false;
+    }
+    memset(s->x4, s->x_pad, (size_t)(cg4 * s->ph * s->pw * 4 + (w->k[2] + 32) * 4 + 64));
+    for (int64_t t = 0; t < taps; t++)
+        for (int64_t c4 = 0; c4 < cg4; c4++) {
+            const int64_t g = t * cg4 + c4;
+            s->goff[g] = (c4 * s->ph * s->pw + t / w->k[2] * s->pw + t % w->k[2]) * 4;
+            for (int64_t m = 0; m < s->c_out; m++) {
+                const uint8_t *src = (const uint8_t *)(s->w32 + m * s->k4);
+                uint8_t *dst = (uint8_t *)(wr + m * s->k4 + g);
+                for (int j = 0; j < 4; j++) dst[j] = src[(c4 * 4 + j) * taps + t];
+            }
+        }
+    free(s->w32);
+    s->w32 = wr;
+    s->gather = er_qgemm_gather_select();
+    s->pack4 = er_qgemm_pack4_select();
+    return true;
+}
+
+/* The packed im2col of one chunk of columns (and the unpacked rows of the generic form). */
+static bool packed_buffers(qconv_state *s)
+{
+    s->chunk = chunk_columns(s);
+    const int64_t bytes = s->k4 * ((s->chunk + 15) / 16 * 16) * 4 + 64;
+    s->xpack = er_aligned_alloc((size_t)bytes);
+    if (!s->pointwise && !s->direct) s->col = er_aligned_alloc((size_t)(4 * s->n));
+    if (!s->xpack || (!s->pointwise && !s->direct && !s->col)) return false;
+    /* the GEMM reads the columns past N of each K group and stores nothing of them */
+    memset(s->xpack, s->x_pad, (size_t)bytes);
+    return true;
 }
 
 er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out, void **state)
@@ -177,14 +314,18 @@ er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
     s->pointwise = pointwise_form(s);
     s->gemm = er_qgemm_select();
     s->pack = er_qgemm_pack_select();
-    s->col = er_aligned_alloc((size_t)(4 * s->n));
-    s->xpack = er_aligned_alloc((size_t)(s->k4 * s->np * 4 + 64));
-    if (!s->col || !s->xpack || !pack_weights(s, in, n_in) || (direct_form(s, x) && !direct_buffers(s))) {
+    s->row_step = 8;
+    bool ok = pack_weights(s, in, n_in);
+    if (ok && wide_form(s, x)) ok = wide_buffers(s);
+    else if (ok) {
+        if (direct_form(s, x)) ok = direct_buffers(s);
+        ok = ok && packed_buffers(s);
+        if (ok && lanes_over_rows(s)) ok = repack_rows_in_lanes(s);
+    }
+    if (!ok) {
         er_qconv_release(s);
         return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing weights");
     }
-    /* the GEMM reads the columns past N of each K group; they never change */
-    memset(s->xpack, s->x_pad, (size_t)(s->k4 * s->np * 4 + 64));
     *state = s;
     (void)out;
     return ER_OK;
@@ -223,45 +364,52 @@ static void im2col_row(const qconv_state *s, const uint8_t *x, int64_t k, uint8_
 static void pad_plane(const qconv_state *s, const uint8_t *x, uint8_t *p);
 
 /* The direct form: every tap of an output row reads one strided span of a padded plane,
- * whose rows follow at a fixed step. */
-static void im2col_direct(const qconv_state *s, const uint8_t *x)
+ * whose rows follow at a fixed step. Output rows [t0, t0 + rows) into a chunk of np columns. */
+static void im2col_direct(const qconv_state *s, int64_t t0, int64_t rows, int64_t np)
 {
     const er_nn_window *w = &s->w;
-    const int64_t plane = s->ph * s->pw, in_plane = w->in[1] * w->in[2], ow_n = w->out[2], taps = w->k[1] * w->k[2];
-    for (int64_t c = 0; c < s->c_in / s->group; c++) pad_plane(s, x + c * in_plane, s->padded + c * plane);
+    const int64_t ow_n = w->out[2], off = t0 * w->stride[1] * s->pw;
     for (int64_t g = 0; g < s->k4; g++) {
         const uint8_t *r[4];
         for (int j = 0; j < 4; j++) {
-            int64_t k = 4 * g + j, c = k / taps, kh = k % taps / w->k[2], kw = k % w->k[2];
-            r[j] = k < s->kg ? s->padded + c * plane + kh * s->pw + kw : s->zp_plane;
+            const int64_t o = s->tap_off[4 * g + j];
+            r[j] = o >= 0 ? s->padded + o + off : s->zp_plane;
         }
-        s->pack4(r, w->stride[2], ow_n, w->out[1], w->stride[1] * s->pw, s->xpack + g * s->np * 4);
+        s->pack4(r, w->stride[2], ow_n, rows, w->stride[1] * s->pw, s->xpack + g * np * 4);
     }
 }
 
-/* im2col of one group of one image straight into the packed GEMM layout: a 1x1 input
- * packs as it is, the direct form from padded planes, others four rows at a time so the
- * unpacked rows stay in L1 instead of round-tripping a K x N buffer. */
-static void im2col_pack(const qconv_state *s, const uint8_t *x)
+static void pad_group(const qconv_state *s, const uint8_t *x)
+{
+    const int64_t plane = s->ph * s->pw, in_plane = s->w.in[1] * s->w.in[2];
+    for (int64_t c = 0; c < s->c_in / s->group; c++) pad_plane(s, x + c * in_plane, s->padded + c * plane);
+}
+
+/* im2col of output columns [c0, c0 + cols) of one group of one image straight into the
+ * packed GEMM layout (np columns): a 1x1 input packs as it is, the direct form from padded
+ * planes (whole output rows), others four rows at a time so the unpacked rows stay in L1
+ * instead of round-tripping a K x N buffer. */
+static void im2col_pack(const qconv_state *s, const uint8_t *x, int64_t c0, int64_t cols, int64_t np)
 {
     if (s->pointwise) {
-        s->pack(x, s->n, s->kg, s->n, s->x_pad, s->xpack);
+        s->pack(x + c0, s->n, s->kg, cols, s->x_pad, s->xpack);
         return;
     }
     if (s->direct) {
-        im2col_direct(s, x);
+        im2col_direct(s, c0 / s->w.out[2], cols / s->w.out[2], np);
         return;
     }
     for (int64_t g = 0; g < s->k4; g++) {
         int64_t rows = ER_MIN(4, s->kg - 4 * g);
         for (int64_t j = 0; j < rows; j++) im2col_row(s, x, 4 * g + j, s->col + j * s->n);
-        s->pack(s->col, s->n, rows, s->n, s->x_pad, s->xpack + g * s->np * 4);
+        s->pack(s->col, s->n, rows, s->n, s->x_pad, s->xpack + g * np * 4);
     }
 }
 
 typedef struct {
     const qconv_state *s;
     const int32_t *w;
+    int64_t np, n;            /* the chunk's packed and real columns */
     er_qgemm_out o;
 } gemm_task;
 
@@ -270,7 +418,7 @@ static void gemm_rows(void *arg, int64_t begin, int64_t end, int tid)
     (void)tid;
     const gemm_task *t = arg;
     const qconv_state *s = t->s;
-    s->gemm(t->w, s->xpack, s->k4, s->np, begin * 8, ER_MIN(end * 8, s->mg), 0, s->n, &t->o);
+    s->gemm(t->w, s->xpack, s->k4, t->np, begin * s->row_step, ER_MIN(end * s->row_step, s->mg), 0, t->n, &t->o);
 }
 
 typedef struct {
@@ -285,15 +433,7 @@ typedef struct {
 static void pad_plane(const qconv_state *s, const uint8_t *x, uint8_t *p)
 {
     const er_nn_window *w = &s->w;
-    const uint8_t flip = s->x_signed ? 0x80 : 0;
-    memset(p, s->x_pad, (size_t)(s->ph * s->pw + ER_QDW_SLACK));
-    for (int64_t h = 0; h < w->in[1]; h++) {
-        uint8_t *d = p + (w->pad0[1] + h) * s->pw + w->pad0[2];
-        const uint8_t *r = x + h * w->in[2];
-        if (!flip) memcpy(d, r, (size_t)w->in[2]);
-        else
-            for (int64_t i = 0; i < w->in[2]; i++) d[i] = (uint8_t)(r[i] ^ flip);
-    }
+    s->pad(x, w->in[1], w->in[2], w->pad0[1], w->pad0[2], s->ph, s->pw, s->x_pad, s->x_signed ? 0x80 : 0, p);
 }
 
 /* Planes [begin, end) over batch x channels. */
@@ -308,6 +448,12 @@ static void dw_planes(void *arg, int64_t begin, int64_t end, int tid)
     for (int64_t pl = begin; pl < end; pl++) {
         int64_t c = pl % s->c_out;
         pad_plane(s, t->x + pl * in_plane, p);
+        if (s->dw_vnni) {
+            er_qdw_req q = { .bias = s->bias[c], .mult = s->mult[c], .zp = (int32_t)t->yzp, .is_signed = t->ysigned };
+            er_qdw_plane_avx512vnni(&s->plan, p, s->wdw + c * s->plan.kh * s->plan.kq, &q,
+                                    (uint8_t *)t->y + pl * out_plane);
+            continue;
+        }
         s->dw_plane(p, s->ph, s->pw, (int)w->stride[2], pf);
         er_qdw_row r = { .x = p, .xf = pf, .pw = s->pw, .w = (const int8_t *)(s->w32 + c * s->k4),
                          .kh = (int)w->k[1], .kw = (int)w->k[2], .stride = (int)w->stride[2], .sh = (int)w->stride[1],
@@ -322,6 +468,59 @@ static void run_depthwise(er_kctx *ctx, const qconv_state *s, const er_tensor *x
     dw_task t = { .s = s, .x = x->data, .y = y->data, .ysigned = y->dtype == ER_I8, .yzp = (float)yzp };
     er_threadpool *pool = ctx->pool && er_threadpool_size(ctx->pool) <= s->n_planes ? ctx->pool : NULL;
     er_parallel_for(pool, x->dims[0] * s->c_out, 1, dw_planes, &t);
+}
+
+/* The group's input into the wide form's interleaved planes: rows first (the SIMD packer
+ * writes up to 60 bytes past a row), then the zero-point border over what they spilled. */
+static void interleave_group(const qconv_state *s, const uint8_t *x)
+{
+    const er_nn_window *w = &s->w;
+    const int64_t in_plane = w->in[1] * w->in[2], plane4 = s->ph * s->pw * 4, row4 = s->pw * 4;
+    const int64_t l4 = w->pad0[2] * 4, r4 = (s->pw - w->pad0[2] - w->in[2]) * 4;
+    for (int64_t c4 = 0; c4 < s->c_in / s->group / 4; c4++) {
+        uint8_t *p = s->x4 + c4 * plane4;
+        for (int64_t h = 0; h < w->in[1]; h++) {
+            const uint8_t *r[4];
+            for (int j = 0; j < 4; j++) r[j] = x + (c4 * 4 + j) * in_plane + h * w->in[2];
+            s->pack4(r, 1, w->in[2], 1, 0, p + (w->pad0[1] + h) * row4 + l4);
+        }
+        memset(p, s->x_pad, (size_t)(w->pad0[1] * row4));
+        for (int64_t h = w->pad0[1]; h < w->pad0[1] + w->in[1]; h++) {
+            memset(p + h * row4, s->x_pad, (size_t)l4);
+            memset(p + h * row4 + row4 - r4, s->x_pad, (size_t)r4);
+        }
+        memset(p + (w->pad0[1] + w->in[1]) * row4, s->x_pad, (size_t)((s->ph - w->pad0[1] - w->in[1]) * row4));
+    }
+}
+
+typedef struct {
+    const qconv_state *s;
+    const int32_t *w;
+    er_qgemm_out o;
+    uint8_t *y;               /* the group's output planes */
+} wide_task;
+
+/* Rows [begin, end) x 8: the GEMM over the padded width, then the real columns out. */
+static void wide_rows(void *arg, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const wide_task *t = arg;
+    const qconv_state *s = t->s;
+    const int64_t oh = s->w.out[1], ow = s->w.out[2], nw = oh * s->pw;
+    const int64_t m0 = begin * 8, m1 = ER_MIN(end * 8, s->mg);
+    s->gather(t->w, s->x4, s->goff, s->k4, m0, m1, 0, nw, &t->o);
+    for (int64_t m = m0; m < m1; m++)
+        for (int64_t r = 0; r < oh; r++) memcpy(t->y + (m * oh + r) * ow, s->ybuf + m * nw + r * s->pw, (size_t)ow);
+}
+
+static void run_wide(er_kctx *ctx, const qconv_state *s, const uint8_t *xg, int64_t m0, int32_t yzp, bool ysigned,
+                     uint8_t *y)
+{
+    interleave_group(s, xg);
+    wide_task t = { .s = s, .w = s->w32 + m0 * s->k4, .y = y,
+                    .o = { .bias = s->bias + m0, .mult = s->mult + m0, .zp = yzp, .is_signed = ysigned, .y = s->ybuf,
+                           .ldy = s->w.out[1] * s->pw } };
+    er_parallel_for(ctx->pool, (s->mg + 7) / 8, 1, wide_rows, &t);
 }
 
 er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
@@ -339,14 +538,22 @@ er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
     for (int64_t b = 0; b < x->dims[0]; b++)
         for (int64_t g = 0; g < s->group; g++) {
             const uint8_t *xg = (const uint8_t *)x->data + (b * s->c_in + g * cg) * in_plane;
-            im2col_pack(s, xg);
-            int64_t m0 = g * s->mg;
-            gemm_task t = {
-                .s = s, .w = s->w32 + m0 * s->k4,
-                .o = { .bias = s->bias + m0, .mult = s->mult + m0, .zp = yzp, .is_signed = ysigned,
-                       .y = (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n, .ldy = s->n },
-            };
-            er_parallel_for(ctx->pool, (s->mg + 7) / 8, 1, gemm_rows, &t);
+            const int64_t m0 = g * s->mg;
+            if (s->wide) {
+                run_wide(ctx, s, xg, m0, yzp, ysigned, (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n);
+                continue;
+            }
+            if (s->direct) pad_group(s, xg);
+            for (int64_t c0 = 0; c0 < s->n; c0 += s->chunk) {
+                const int64_t cols = ER_MIN(s->chunk, s->n - c0), np = (cols + 15) / 16 * 16;
+                im2col_pack(s, xg, c0, cols, np);
+                gemm_task t = {
+                    .s = s, .w = s->w32 + m0 * s->k4, .np = np, .n = cols,
+                    .o = { .bias = s->bias + m0, .mult = s->mult + m0, .zp = yzp, .is_signed = ysigned,
+                           .y = (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n + c0, .ldy = s->n },
+                };
+                er_parallel_for(ctx->pool, (s->mg + s->row_step - 1) / s->row_step, 1, gemm_rows, &t);
+            }
         }
     return ER_OK;
 }

@@ -22,6 +22,7 @@ typedef struct qmm_state {
     int32_t *colsum;          /* [np] */
     int32_t *corr;            /* [np] run-time epilogue terms */
     float *mult, *add;        /* [np] */
+    const char *op;
     er_qmm_fn fn;
 } qmm_state;
 
@@ -70,7 +71,7 @@ er_status er_qmm_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out
     const char *op = ctx->node->op_type;
     qmm_slots sl = strcmp(op, "MatMulInteger") == 0 ? SLOTS_MATMULINT
                    : strcmp(op, "QLinearMatMul") == 0 ? SLOTS_QLINEAR : SLOTS_QGEMM;
-    bool qgemm = strcmp(op, "QGemm") == 0, trans_b = qgemm && er_attr_int(ctx->node, "transB", 0) != 0;
+    bool qgemm = strcmp(op, "QGemm") == 0 || strcmp(op, "QGemmDQ") == 0, trans_b = qgemm && er_attr_int(ctx->node, "transB", 0) != 0;
     if (sl.b >= n_in || !in[sl.b] || in[0]->ndim < 1) return ER_OK;
     const er_tensor *b = in[sl.b];
     int64_t k = in[0]->dims[in[0]->ndim - 1], n = b->ndim == 2 ? b->dims[trans_b ? 0 : 1] : 0;
@@ -87,6 +88,7 @@ er_status er_qmm_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out
     s->corr = calloc((size_t)s->np, sizeof(int32_t));
     s->mult = calloc((size_t)s->np, sizeof(float));
     s->add = calloc((size_t)s->np, sizeof(float));
+    s->op = op;
     if (!s->wp || !s->colsum || !s->corr || !s->mult || !s->add) {
         er_qmm_release(s);
         return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing B");
@@ -122,6 +124,12 @@ static void epilogue_terms(const qmm_state *s, er_tensor **in, int n_in, const e
         s->add[n] = c && !c_int ? ((const float *)c->data)[ci] / sy : 0.0f;
     }
     o->kind = y->dtype == ER_I32 ? ER_QMM_I32 : y->dtype == ER_F32 ? ER_QMM_F32 : y->dtype == ER_I8 ? ER_QMM_I8 : ER_QMM_U8;
+    if (strcmp(s->op, "QGemmDQ") == 0) {
+        const er_tensor *yz = slot(in, n_in, s->sl.yz), *post = slot(in, n_in, 9);
+        o->kind = yz && yz->dtype == ER_I8 ? ER_QMM_I8_F32 : ER_QMM_U8_F32;
+        o->ys = sy;
+        o->post = post ? post->data : NULL;
+    }
     o->corr = s->corr;
     o->mult = s->mult;
     o->add = s->add;
@@ -155,4 +163,32 @@ er_status er_qmm_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **
     epilogue_terms(s, in, n_in, out[0], &t.o);
     er_parallel_for(ctx->pool, s->np / ER_QMM_NB, 1, column_blocks, &t);
     return ER_OK;
+}
+
+/* ---- QGemmDQ (domain edgerun): QGemm with y_scale and y_zp, its 8-bit result dequantized
+ * again (DequantizeLinear with the same parameters) and an optional float row [N] added
+ * (input 9): what the QDQ fusion makes of MatMul → QuantizeLinear → DequantizeLinear → Add,
+ * the same float steps in one pass. Runs only on the packed kernel. ---- */
+
+er_status er_qgemm_dq_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    if (n_in < 9 || n_in > 10 || !in[7] || !in[8])
+        return er_op_fail(ctx, ER_ERR_FORMAT, "expects 9 or 10 inputs with y_scale and y_zero_point, got %d", n_in);
+    const er_op *q = er_op_find("edgerun", "QGemm");
+    er_status st = q ? q->infer(ctx, in, 9, out, n_out) : er_op_fail(ctx, ER_ERR_UNSUPPORTED, "no QGemm");
+    if (st != ER_OK) return st;
+    const er_tensor *post = n_in > 9 ? in[9] : NULL;
+    const int64_t n = out[0]->dims[out[0]->ndim - 1];
+    if (post && (post->dtype != ER_F32 || er_tensor_numel(post) != n))
+        return er_op_fail(ctx, ER_ERR_SHAPE, "the row added after dequantization must be %lld float32 values",
+                          (long long)n);
+    out[0]->dtype = ER_F32;
+    return ER_OK;
+}
+
+er_status er_qgemm_dq_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
+{
+    if (!ctx->state)
+        return er_op_fail(ctx, ER_ERR_UNSUPPORTED, "needs constant int8 weights with zero points 0 and one A scale");
+    return er_qmm_run_packed(ctx, in, n_in, out, n_out);
 }

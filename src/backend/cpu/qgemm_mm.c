@@ -15,7 +15,7 @@ void er_qmm_pack_w(const int8_t *w, int64_t k, int64_t n, bool trans, int8_t *ds
     for (int64_t kk = 0; kk < k; kk++)
         for (int64_t c = 0; c < n; c++) {
             int8_t v = trans ? w[c * k + kk] : w[kk * n + c];
-            dst[((kk / 4) * np + c) * 4 + kk % 4] = v;
+            dst[((c / ER_QMM_NB * k4 + kk / 4) * ER_QMM_NB + c % ER_QMM_NB) * 4 + kk % 4] = v;
             colsum[c] += v;
         }
 }
@@ -41,9 +41,15 @@ static inline void store(const er_qmm_out *o, int64_t r, int64_t n, int32_t acc)
         ((float *)o->y)[r * o->ldy + n] = f;
         return;
     }
-    float lo = o->kind == ER_QMM_I8 ? -128.0f : 0.0f, hi = o->kind == ER_QMM_I8 ? 127.0f : 255.0f;
+    const bool is_signed = o->kind == ER_QMM_I8 || o->kind == ER_QMM_I8_F32;
+    float lo = is_signed ? -128.0f : 0.0f, hi = is_signed ? 127.0f : 255.0f;
     f = nearbyintf(f) + o->zp;
     f = f < lo ? lo : f > hi ? hi : f;
+    if (o->kind == ER_QMM_U8_F32 || o->kind == ER_QMM_I8_F32) {
+        float d = (f - o->zp) * o->ys;
+        ((float *)o->y)[r * o->ldy + n] = o->post ? d + o->post[n] : d;
+        return;
+    }
     if (o->kind == ER_QMM_I8) ((int8_t *)o->y)[r * o->ldy + n] = (int8_t)f;
     else ((uint8_t *)o->y)[r * o->ldy + n] = (uint8_t)f;
 }
@@ -51,6 +57,7 @@ static inline void store(const er_qmm_out *o, int64_t r, int64_t n, int32_t acc)
 void er_qmm_u8s8_ref(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r0, int64_t r1, int64_t n0,
                      int64_t n1, const er_qmm_out *o)
 {
+    (void)np;
     const int64_t k4 = (a->k + 3) / 4;
     const uint32_t flip = a->flip * 0x01010101u;
     for (int64_t r = r0; r < r1; r++) {
@@ -59,7 +66,7 @@ void er_qmm_u8s8_ref(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r0
             int32_t acc = 0;
             for (int64_t g = 0; g < k4; g++) {
                 uint32_t word = a_word(a, row, g) ^ flip;
-                const int8_t *w = wp + (g * np + n) * 4;
+                const int8_t *w = wp + ((n / ER_QMM_NB * k4 + g) * ER_QMM_NB + n % ER_QMM_NB) * 4;
                 for (int j = 0; j < 4; j++) acc += (int32_t)((word >> (8 * j)) & 0xff) * w[j];
             }
             store(o, r, n, acc);

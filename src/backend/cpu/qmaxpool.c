@@ -2,14 +2,16 @@
  * DequantizeLinear → MaxPool → QuantizeLinear). Separable: each output row first takes the
  * elementwise maximum of its window's input rows over the full width, then a sliding
  * maximum along that row (padded with the type's minimum), sampled at the output columns.
- * Both inner loops are contiguous, so the compiler vectorizes them. Other shapes (Indices,
+ * Both inner loops are contiguous, so the compiler vectorizes them (qmaxpool_avx512.c does
+ * the same with explicit vectors at strides 1 and 2). Other shapes (Indices,
  * dilations, 1-D/3-D, very wide rows) run the reference MaxPool. */
 #include <string.h>
 
 #include "backend/cpu/qmaxpool.h"
 #include "backend/cpu/ref/nn.h"
+#include "core/cpu.h"
 
-#define ROW_MAX 2048 /* widest padded row of the fast path (stack buffers) */
+#define ROW_MAX ER_QMAXPOOL_ROW_MAX
 
 #define DEFINE_POOL(NAME, T, TMIN)                                                                           \
     static void NAME(const T *x, const er_nn_window *w, T *y)                                              \
@@ -57,6 +59,12 @@ er_status er_qmaxpool_run(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **ou
              w.pad0[2] + w.in[2] + w.k[2] <= ROW_MAX;
     if (!simple) return er_nn_maxpool_run(ctx, in, n_in, out, n_out);
     int64_t out_plane = w.out[1] * w.out[2], planes = x->dims[0] * x->dims[1];
+    if (er_cpu_isa() == ER_ISA_AVX512 && (w.stride[2] == 1 || w.stride[2] == 2)) {
+        for (int64_t p = 0; p < planes; p++)
+            er_qmaxpool_plane_avx512((const uint8_t *)x->data + p * in_plane, &w, x->dtype == ER_I8,
+                                     (uint8_t *)out[0]->data + p * out_plane);
+        return ER_OK;
+    }
     for (int64_t p = 0; p < planes; p++) {
         if (x->dtype == ER_U8)
             pool_u8((const uint8_t *)x->data + p * in_plane, &w, (uint8_t *)out[0]->data + p * out_plane);

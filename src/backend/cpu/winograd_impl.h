@@ -1,13 +1,39 @@
-/* Winograd F(2×2, 3×3) transforms over one row of tiles, as plain loops along the tile row so
- * the compiler vectorizes them for the ISA of the including file (winograd.c,
- * winograd_avx512.c). With d a 4×4 input patch, g a 3×3 kernel and m the 4×4 product:
- *   V = Bᵀ d B,  U = G g Gᵀ,  Y = Aᵀ m A  (Lavin & Gray's F(2,3) matrices). */
+/* Internals of the Winograd conv (winograd.c): the AVX-512 kernels (winograd_avx512.c), and
+ * the portable F(2×2, 3×3) transforms over one row of tiles for the SGEMM path, as plain
+ * loops along the tile row so the compiler vectorizes them. With d an input patch, g a 3×3
+ * kernel and m the product: V = Bᵀ d B, U = G g Gᵀ, Y = Aᵀ m A (Lavin & Gray's matrices). */
 #ifndef ER_BACKEND_CPU_WINOGRAD_IMPL_H
 #define ER_BACKEND_CPU_WINOGRAD_IMPL_H
 
 #include <stddef.h>
 
-/* rows: 4 input rows (zero-padded, 2·n + 2 floats each); v[xi * vstride + t] for t < n. */
+#include "backend/cpu/fast.h"
+
+/* AVX-512 kernels (winograd_avx512.c) for F(m×m, 3×3), m = 4 or 2, α = m + 2; ξ = α·row +
+ * column of the α×α transformed tile. Each handles tiles [tx0, tx1) of tile row ty.
+ * Input: channel plane x → v[ξ·vxi + tx − tx0]. Whole vectors are stored up to vlen floats
+ * from v per ξ row, so the slots past the segment get finite values (overwritten by the next
+ * segment, or products nobody reads) without a separate clear. rows is scratch of α rows of
+ * rs floats (rs ≥ m·(tx1 − tx0) + 16·m + 18, a multiple of 16, zeroed past m·(tx1 − tx0) + 2). */
+typedef void (*er_wino_input_fn)(const float *x, int ih, int iw, int ph, int pw, int ty, int tx0, int tx1,
+                                 float *rows, size_t rs, float *v, int vlen, size_t vxi);
+/* Output: mo[ξ·mxi + tx − tx0] → output rows m·ty .. m·ty + m − 1 of the oh × ow plane y. */
+typedef void (*er_wino_output_fn)(const float *mo, size_t mxi, int ty, int tx0, int tx1, float *y, int oh, int ow);
+void er_wino4_input_avx512(const float *x, int ih, int iw, int ph, int pw, int ty, int tx0, int tx1, float *rows,
+                           size_t rs, float *v, int vlen, size_t vxi);
+void er_wino4_output_avx512(const float *mo, size_t mxi, int ty, int tx0, int tx1, float *y, int oh, int ow);
+void er_wino2_input_avx512(const float *x, int ih, int iw, int ph, int pw, int ty, int tx0, int tx1, float *rows,
+                           size_t rs, float *v, int vlen, size_t vxi);
+void er_wino2_output_avx512(const float *mo, size_t mxi, int ty, int tx0, int tx1, float *y, int oh, int ow);
+/* U = G g Gᵀ of the [m][c][3][3] weights for tile 4 or 2, packed as [8-channel panel][ξ][c][8]
+ * (zero rows past m). */
+void er_wino_pack_avx512(const float *weights, int c, int m, int tile, float *packed);
+/* mo[8 × 16·nvec] (row stride ldm) = u[K × 8]ᵀ · v[K × 16·nvec] (row stride ldv); v, mo, ldv
+ * and ldm 64-byte aligned. */
+void er_wino_gemm8_avx512(int K, const float *u, const float *v, size_t ldv, int nvec, float *mo, size_t ldm);
+
+/* Portable F(2×2, 3×3). rows: 4 input rows (zero-padded, 2·n + 2 floats each);
+ * v[xi * vstride + t] for t < n. */
 static inline void wino_input_row_impl(const float *restrict r0, const float *restrict r1,
                                        const float *restrict r2, const float *restrict r3, int n,
                                        float *restrict v, size_t vstride)
