@@ -5,8 +5,8 @@
 #include "backend/cpu/transformer.h"
 
 const er_op er_ops_fast[] = {
-    { "Conv", NULL, er_conv_fast_infer, er_conv_fast_run, 0, er_conv_fast_prepare, er_conv_fast_release },
-    { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_fast_infer, er_conv_fast_run, 0, er_conv_fast_prepare,
+    { "Conv", NULL, er_conv_fast_infer, er_conv_fast_run, ER_OP_STATE_HOLDS_CONSTANTS, er_conv_fast_prepare, er_conv_fast_release },
+    { "FusedConv", ER_FUSED_DOMAIN, er_fused_conv_fast_infer, er_conv_fast_run, ER_OP_STATE_HOLDS_CONSTANTS, er_conv_fast_prepare,
       er_conv_fast_release },
     { "FusedMatMul", ER_FUSED_DOMAIN, er_fused_matmul_fast_infer, er_fused_matmul_fast_run, ER_OP_STATE_HOLDS_CONSTANTS,
       er_fused_matmul_fast_prepare, er_mm_state_free },
