@@ -258,7 +258,7 @@ static const conv_case direct_cases[] = {
     { 1, 24, 29, 31, 48, 3, 3, 2, 2, 1, 1, 1, 1, true, false },   /* 3×3 s2, width 16 = 8+8 */
     { 2, 16, 15, 15, 33, 3, 3, 2, 2, 1, 1, 1, 1, false, false },  /* 3×3 s2 odd size, batch 2 */
     { 1, 40, 14, 14, 70, 1, 1, 2, 2, 0, 0, 1, 1, true, false },   /* 1×1 s2, read in place */
-    { 1, 40, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, true, false },     /* 7×7 output, 3×3 s1 */
+    { 1, 6, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, true, false },      /* 7×7 output, 3×3 s1 (under 8 channels: not Winograd) */
     { 1, 300, 5, 6, 24, 3, 3, 1, 1, 1, 1, 1, 1, true, false },    /* small output, K > 256 */
     { 1, 12, 20, 23, 17, 3, 3, 3, 3, 1, 1, 1, 1, true, false },   /* stride 3 */
     { 1, 16, 18, 21, 32, 3, 3, 2, 2, 2, 2, 2, 2, true, false },   /* grouped, dilated, strided */
@@ -642,8 +642,8 @@ static void check_fused_broadcast(er_threadpool *pool)
 /* ---- Depthwise kernels 5 and 7 wide, pools read in place (depthwise_avx512.c, pool_*.c) ----
  * Depthwise: 5×5 and 7×7 planes with strides (1,1), (2,1), (2,2), non-square kernels, rows
  * wider than one 256-output band, kernels taller than the plane and padding wider than the
- * kernel's reach (rows of bias only); each without and with the in-kernel clamp and the
- * residual epilogue. MaxPool: stride-2 row tails, ceil-mode overhang, 2-wide windows.
+ * kernel's reach (rows of bias only), 3×3 stride 2 on 64-byte aligned rows; each without and
+ * with the in-kernel clamp and the residual epilogue. MaxPool: stride-2 row tails, ceil-mode overhang, 2-wide windows.
  * AveragePool: windows inside the plane (fast path) and padded or overhanging windows (the
  * reference path), both count_include_pad settings. Softmax: rows around the 16-lane block. */
 static const conv_case wide_dw_cases[] = {
@@ -659,6 +659,9 @@ static const conv_case wide_dw_cases[] = {
     { 1, 3, 2, 96, 3, 5, 5, 1, 1, 2, 2, 1, 3, true, false },      /* 5×5 on 2 rows */
     { 1, 2, 5, 9, 2, 5, 5, 1, 1, 6, 6, 1, 2, true, false },       /* rows and columns of padding only */
     { 2, 3, 7, 18, 3, 5, 5, 2, 2, 1, 3, 1, 3, true, false },      /* batch 2, asymmetric pads */
+    { 1, 5, 10, 32, 5, 3, 3, 2, 2, 1, 1, 1, 5, true, false },     /* 3×3 s2 on aligned rows */
+    { 2, 3, 9, 48, 3, 3, 3, 2, 2, 1, 0, 1, 3, true, false },      /* aligned rows, no end padding */
+    { 1, 2, 6, 112, 2, 3, 3, 2, 2, 1, 1, 1, 2, false, false },    /* aligned, MobileNet width */
 };
 
 static const pool_case wide_pool_cases[] = {
