@@ -1,6 +1,8 @@
 /* Session behaviour on tests/fixtures/session_mlp.onnx (see tools/make_session_fixtures.py):
  * results against a plain-C recomputation, shape-subgraph folding, arena reuse, re-planning
- * on a new batch size, two sessions in two threads, and error messages. */
+ * on a new batch size, two sessions in two threads, and error messages. Also
+ * computed_weights.onnx: MatMul and Conv whose weights are computed at run time, run twice
+ * with new values (kernels must not pack them at planning). */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -50,6 +52,45 @@ static double run_and_compare(er_session *s, int n, int seed)
     if (er_session_output(s, 0, &v) != ER_OK || v.ndim != 2 || v.dims[0] != n || v.dims[1] != 4) return 1e9;
     double err = 0;
     for (int i = 0; i < n * 4; i++) err = fmax(err, fabs(((const float *)v.data)[i] - want[i]));
+    return err;
+}
+
+/* Largest error of Z = X·(-Y) and O = Conv(I, -W, pad 1) against plain loops, for inputs
+ * made from seed. */
+static double computed_weights_error(er_session *s, int seed)
+{
+    float x[4 * 8], y[8 * 5], in[4 * 36], w[3 * 4 * 9];
+    fill(x, 32, seed);
+    fill(y, 40, seed + 1);
+    fill(in, 144, seed + 2);
+    fill(w, 108, seed + 3);
+    int64_t dx[2] = { 4, 8 }, dy[2] = { 8, 5 }, di[4] = { 1, 4, 6, 6 }, dw[4] = { 3, 4, 3, 3 };
+    if (er_session_set_input(s, "X", ER_F32, dx, 2, x) != ER_OK || er_session_set_input(s, "Y", ER_F32, dy, 2, y) != ER_OK ||
+        er_session_set_input(s, "I", ER_F32, di, 4, in) != ER_OK || er_session_set_input(s, "W", ER_F32, dw, 4, w) != ER_OK ||
+        er_session_run(s) != ER_OK)
+        return 1e9;
+    er_tensor_view z, o;
+    if (er_session_output(s, 0, &z) != ER_OK || er_session_output(s, 1, &o) != ER_OK) return 1e9;
+    double err = 0;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 5; c++) {
+            float acc = 0;
+            for (int k = 0; k < 8; k++) acc -= x[r * 8 + k] * y[k * 5 + c];
+            err = fmax(err, fabs(((const float *)z.data)[r * 5 + c] - acc));
+        }
+    for (int m = 0; m < 3; m++)
+        for (int oy = 0; oy < 6; oy++)
+            for (int ox = 0; ox < 6; ox++) {
+                float acc = 0;
+                for (int c = 0; c < 4; c++)
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy + ky - 1, ix = ox + kx - 1;
+                            if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6)
+                                acc -= in[(c * 6 + iy) * 6 + ix] * w[((m * 4 + c) * 3 + ky) * 3 + kx];
+                        }
+                err = fmax(err, fabs(((const float *)o.data)[(m * 6 + oy) * 6 + ox] - acc));
+            }
     return err;
 }
 
@@ -130,6 +171,17 @@ int main(void)
     for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, thread_main, &a[i]);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     CHECK(a[0].max_err < 1e-5 && a[1].max_err < 1e-5, "concurrent sessions: errors %g %g", a[0].max_err, a[1].max_err);
+    er_model_free(m);
+
+    const char *cw = "tests/fixtures/computed_weights.onnx";
+    CHECK(er_model_load_file(cw, &m, &msg) == ER_OK, "cannot load %s: %s", cw, msg.text);
+    er_session *s = NULL;
+    if (m) CHECK(er_session_create(m, NULL, &s, &msg) == ER_OK, "create: %s", msg.text);
+    if (s) {
+        CHECK(computed_weights_error(s, 1) < 1e-4, "computed weights, first run: error %g", computed_weights_error(s, 1));
+        CHECK(computed_weights_error(s, 5) < 1e-4, "computed weights, new values: error %g", computed_weights_error(s, 5));
+    }
+    er_session_free(s);
     er_model_free(m);
     printf("session: %d passed, %d failed\n", checks - failures, failures);
     return failures ? 1 : 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/session_mlp.onnx for tests/test_session.c.
+"""Writes tests/fixtures/session_mlp.onnx and computed_weights.onnx for tests/test_session.c.
 
 X[N,8] -> MatMul(W1 8x16) -> Add(b1) -> Relu -> MatMul(W2 16x4) -> Softmax -> Y[N,4]
 plus a shape subgraph (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) that flattens
@@ -45,3 +45,23 @@ graph = helper.make_graph(
     [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["N", 4])], inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 save(model, os.path.join(OUT, "session_mlp.onnx"))
+
+# computed_weights.onnx: weights that are not constants. Z = X · (-Y) and O = Conv(I, -W, pad 1),
+# with X[4,8], Y[8,5], I[1,4,6,6], W[3,4,3,3] all graph inputs: kernels must not pack the
+# negated Y or W at planning (their values exist only at run time).
+nodes = [
+    helper.make_node("Neg", ["Y"], ["yn"]),
+    helper.make_node("MatMul", ["X", "yn"], ["Z"]),
+    helper.make_node("Neg", ["W"], ["wn"]),
+    helper.make_node("Conv", ["I", "wn"], ["O"], pads=[1, 1, 1, 1]),
+]
+graph = helper.make_graph(
+    nodes, "computed_weights",
+    [helper.make_tensor_value_info("X", TensorProto.FLOAT, [4, 8]),
+     helper.make_tensor_value_info("Y", TensorProto.FLOAT, [8, 5]),
+     helper.make_tensor_value_info("I", TensorProto.FLOAT, [1, 4, 6, 6]),
+     helper.make_tensor_value_info("W", TensorProto.FLOAT, [3, 4, 3, 3])],
+    [helper.make_tensor_value_info("Z", TensorProto.FLOAT, [4, 5]),
+     helper.make_tensor_value_info("O", TensorProto.FLOAT, [1, 3, 6, 6])])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+save(model, os.path.join(OUT, "computed_weights.onnx"))

@@ -298,13 +298,33 @@ static er_status run_kernel(er_session *s, const er_op *op, const er_node *n, in
     return st;
 }
 
+/* Prepare sees data only for constant inputs (op.h's contract): the others already point
+ * into the arena, whose contents are not computed yet, and a kernel must not pack them. */
 static er_status prepare_kernel(er_session *s, const er_op *op, const er_node *n, int64_t opset,
                                 er_tensor **in, er_tensor **out, void **state)
 {
     *state = NULL;
     if (!op->prepare) return ER_OK;
     er_kctx ctx = { .pool = s->pool, .node = n, .opset = opset, .err = s->err, .err_size = sizeof s->err };
-    er_status st = op->prepare(&ctx, in, n->n_in, out, n->n_out, state);
+    int n_in = n->n_in;
+    er_tensor **view = malloc(sizeof *view * (size_t)(n_in ? n_in : 1));
+    er_tensor *shapes = malloc(sizeof *shapes * (size_t)(n_in ? n_in : 1));
+    if (!view || !shapes) {
+        free(view);
+        free(shapes);
+        return sfail(s, ER_ERR_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < n_in; k++) {
+        view[k] = in[k];
+        if (in[k] && !(n->in[k] >= 0 && s->kind[n->in[k]] == VK_CONST)) {
+            shapes[k] = *in[k];
+            shapes[k].data = NULL;
+            view[k] = &shapes[k];
+        }
+    }
+    er_status st = op->prepare(&ctx, view, n_in, out, n->n_out, state);
+    free(view);
+    free(shapes);
     if (st != ER_OK && !s->err[0]) sfail(s, st, "%s '%s': prepare failed: %s", n->op_type, n->name, er_status_str(st));
     return st;
 }
