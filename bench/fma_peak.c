@@ -2,6 +2,7 @@
  * to cover the latency of two FMA pipes), timed on process CPU time so that a busy machine
  * does not lower it. /proc/cpuinfo's base clock understates a core that boosts; this measures
  * what the core sustains. Built and run by bench/vs_ort.sh. */
+#define _POSIX_C_SOURCE 199309L
 #include <immintrin.h>
 #include <stdio.h>
 #include <time.h>
