@@ -198,5 +198,8 @@ void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K
     bool a_large = (int64_t)M * K * (int64_t)sizeof(float) > ((int64_t)1 << 20);
     j.split_n = T == 1 || cost_n < cost_m || (cost_n == cost_m && !a_large);
     int64_t units = j.split_n ? j.n_panels : j.m_panels;
-    er_parallel_for(pool, units, 1, gemm_slice, &j);
+    /* A row split packs every B panel in each chunk: one chunk per thread. Column chunks pack
+     * only their own panels, so they stay small for balance. */
+    int64_t grain = j.split_n ? 1 : (units + T - 1) / T;
+    er_parallel_for(pool, units, grain, gemm_slice, &j);
 }
