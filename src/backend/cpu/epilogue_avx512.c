@@ -1,25 +1,10 @@
 /* The GEMM epilogue with AVX-512 intrinsics: 16 columns per step with a masked tail, bias,
- * residual and activation in one pass while the tile is in L1. exp is the polynomial of
- * epilogue_impl.h with the 2^n scaling done by vscalefps. GELU uses the template's scalar erf. */
+ * residual and activation in one pass while the tile is in L1. exp, erf and GELU are the
+ * vector forms of gelu_avx512.h. */
 #include <immintrin.h>
 
 #include "backend/cpu/epilogue_impl.h"
-
-static inline __m512 exp16(__m512 x)
-{
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
+#include "backend/cpu/gelu_avx512.h"
 
 static inline __m512 act16(er_act act, __m512 v, __m512 alpha, __m512 beta)
 {
@@ -30,13 +15,13 @@ static inline __m512 act16(er_act act, __m512 v, __m512 alpha, __m512 beta)
     case ER_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, alpha), beta);
     case ER_ACT_LEAKY_RELU:
         return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
-    case ER_ACT_SIGMOID: return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(zero, v))));
-    case ER_ACT_SILU: return _mm512_div_ps(v, _mm512_add_ps(one, exp16(_mm512_sub_ps(zero, v))));
+    case ER_ACT_SIGMOID: return _mm512_div_ps(one, _mm512_add_ps(one, er_exp16(_mm512_sub_ps(zero, v))));
+    case ER_ACT_SILU: return _mm512_div_ps(v, _mm512_add_ps(one, er_exp16(_mm512_sub_ps(zero, v))));
     case ER_ACT_HARDSWISH: {
         __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0f)), zero), _mm512_set1_ps(6.0f));
         return _mm512_mul_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(1.0f / 6.0f));
     }
-    case ER_ACT_GELU: break;
+    case ER_ACT_GELU: return er_gelu16(v);
     }
     return v;
 }
@@ -83,7 +68,7 @@ void er_gemm_epilogue_avx512(const er_gemm_epilogue *ep, float *C, int ldc, int 
     case ER_ACT_SIGMOID: ep_rows16(ER_ACT_SIGMOID, ep, C, ldc, m0, m1, n0, n1); return;
     case ER_ACT_SILU: ep_rows16(ER_ACT_SILU, ep, C, ldc, m0, m1, n0, n1); return;
     case ER_ACT_HARDSWISH: ep_rows16(ER_ACT_HARDSWISH, ep, C, ldc, m0, m1, n0, n1); return;
-    case ER_ACT_GELU: break;
+    case ER_ACT_GELU: ep_rows16(ER_ACT_GELU, ep, C, ldc, m0, m1, n0, n1); return;
     }
     ep_rows_impl(ep, C, ldc, m0, m1, n0, n1);
 }

@@ -121,10 +121,9 @@ void er_mm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, int M, int 
 /* The packer for the AVX-512 kernel's 12-row panels (register transposes, pack_a_avx512.c). */
 void er_pack_a12_avx512(const float *A, int lda, int M, int K, float *packed);
 /* C[M×N] (row stride N) = packed A (er_sgemm_pack_a with s->k) · the state's weights
- * (+ epilogue, then GELU when gelu is set), the micro-kernel reading the prepacked panels in
- * place. */
+ * (+ epilogue): er_sgemm reading the prepacked panels in place. */
 void er_mm_state_gemm(er_threadpool *pool, const er_mm_state *s, int M, const float *packed_a, float *C,
-                      const er_gemm_epilogue *ep, bool gelu);
+                      const er_gemm_epilogue *ep);
 
 /* MatMul and Gemm (matmul_fast.c). */
 er_status er_matmul_fast_infer(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out);

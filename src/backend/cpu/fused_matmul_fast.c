@@ -77,15 +77,11 @@ er_status er_fused_matmul_fast_run(er_kctx *ctx, er_tensor **in, int n_in, er_te
         return er_fused_matmul_run_ref(ctx, in, n_in, out, n_out);
     float *pa = ctx->workspace;
     er_mm_pack_a(s->k, in[0]->data, k, m, k, pa);
-    /* The GEMM epilogue computes GELU one scalar erf at a time; the vector kernel runs on
-     * each finished strip instead. */
-    bool gelu = s->ep.act == ER_ACT_GELU;
     er_gemm_epilogue ep = s->ep;
-    if (gelu) ep.act = ER_ACT_NONE;
     ep.residual = z ? z->data : NULL;
     ep.ld_residual = n;
     bool any = s->bias || z || ep.act != ER_ACT_NONE;
     er_mm_state_gemm(er_pool_for(ctx->pool, (int64_t)m * n * k, ER_PAR_MIN_MACS), s, m, pa, out[0]->data,
-                     any ? &ep : NULL, gelu);
+                     any ? &ep : NULL);
     return ER_OK;
 }

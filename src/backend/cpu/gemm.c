@@ -79,6 +79,22 @@ void er_pack_b_dense(void *ctx, int k0, int kc, int n0, int nr, int NR, float *d
     }
 }
 
+size_t er_sgemm_packed_b_floats(const er_sgemm_kernel *k, int K, int N)
+{
+    return (size_t)((N + k->nr - 1) / k->nr) * (size_t)k->nr * (size_t)(K > 0 ? K : 1);
+}
+
+void er_sgemm_pack_b(const er_sgemm_kernel *k, er_pack_b_fn pack, void *ctx, int K, int N, float *packed)
+{
+    int NR = k->nr, n_panels = (N + NR - 1) / NR;
+    for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
+        int kc = ER_MIN(ER_GEMM_KC, K - k0);
+        for (int np = 0; np < n_panels; np++)
+            pack(ctx, k0, kc, np * NR, ER_MIN(NR, N - np * NR), NR,
+                 packed + (size_t)k0 * n_panels * NR + (size_t)np * kc * NR);
+    }
+}
+
 size_t er_sgemm_workspace_floats(const er_sgemm_kernel *k, int N, int n_threads)
 {
     (void)N;
@@ -146,10 +162,17 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
         for (int k0 = 0; k0 < j->K; k0 += ER_GEMM_KC) {
             int kc = ER_MIN(ER_GEMM_KC, j->K - k0);
             bool last = k0 + kc == j->K;
-            for (int np = nc0; np < nc1; np++) {
-                int n0 = np * NR;
-                j->b->pack(j->b->ctx, k0, kc, n0, ER_MIN(NR, j->N - n0), NR,
-                           buf + (size_t)(np - nc0) * kc * NR);
+            /* Panel np of this K block is at bblk + (np - nc0)·kc·NR. */
+            const float *bblk;
+            if (j->b->packed) {
+                bblk = j->b->packed + (size_t)k0 * j->n_panels * NR + (size_t)nc0 * kc * NR;
+            } else {
+                for (int np = nc0; np < nc1; np++) {
+                    int n0 = np * NR;
+                    j->b->pack(j->b->ctx, k0, kc, n0, ER_MIN(NR, j->N - n0), NR,
+                               buf + (size_t)(np - nc0) * kc * NR);
+                }
+                bblk = buf;
             }
             const float *ablk = j->packed_a + (size_t)j->m_panels * MR * k0;
             for (int mp = mp0; mp < mp1; mp++) {
@@ -157,7 +180,7 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
                 int m0 = mp * MR, mr = ER_MIN(MR, j->M - m0);
                 for (int np = nc0; np < nc1; np++) {
                     int n0 = np * NR, nr = ER_MIN(NR, j->N - n0);
-                    k->ukernel(kc, a, buf + (size_t)(np - nc0) * kc * NR,
+                    k->ukernel(kc, a, bblk + (size_t)(np - nc0) * kc * NR,
                                j->C + (size_t)m0 * j->ldc + n0, j->ldc, mr, nr, k0 > 0);
                 }
                 if (last && epilogue) epilogue(j->ep, j->C, j->ldc, m0, m0 + mr, nc0 * NR, ER_MIN(j->N, nc1 * NR));
@@ -169,7 +192,7 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
 static void gemm_slice(void *ctx, int64_t begin, int64_t end, int tid)
 {
     const gemm_job *j = ctx;
-    float *buf = j->ws + (size_t)tid * ER_GEMM_KC * ER_GEMM_NC_PANELS * j->k->nr;
+    float *buf = j->ws ? j->ws + (size_t)tid * ER_GEMM_KC * ER_GEMM_NC_PANELS * j->k->nr : NULL;
     if (j->split_n)
         gemm_range(j, 0, j->m_panels, (int)begin, (int)end, buf);
     else
@@ -192,14 +215,15 @@ void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K
     /* Split the dimension whose panels divide more evenly among the threads (7 column panels
      * over 2 threads leave one idle an eighth of the time; 43 row panels do not). On a tie,
      * rows when A is larger than L2: each thread then streams only its half of the weights
-     * from memory, and columns otherwise, since a row split packs every B panel per thread. */
+     * from memory, and columns otherwise, since a row split packs every B panel per thread
+     * (and a prepacked B holds the weights). */
     int64_t cost_n = (int64_t)((j.n_panels + T - 1) / T) * j.m_panels;
     int64_t cost_m = (int64_t)((j.m_panels + T - 1) / T) * j.n_panels;
     bool a_large = (int64_t)M * K * (int64_t)sizeof(float) > ((int64_t)1 << 20);
-    j.split_n = T == 1 || cost_n < cost_m || (cost_n == cost_m && !a_large);
+    j.split_n = T == 1 || cost_n < cost_m || (cost_n == cost_m && (!a_large || b->packed));
     int64_t units = j.split_n ? j.n_panels : j.m_panels;
     /* A row split packs every B panel in each chunk: one chunk per thread. Column chunks pack
      * only their own panels, so they stay small for balance. */
-    int64_t grain = j.split_n ? 1 : (units + T - 1) / T;
+    int64_t grain = j.split_n || b->packed ? 1 : (units + T - 1) / T;
     er_parallel_for(pool, units, grain, gemm_slice, &j);
 }

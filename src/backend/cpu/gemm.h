@@ -61,10 +61,19 @@ void er_sgemm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, bool tra
  * (columns past nr must be zero). */
 typedef void (*er_pack_b_fn)(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
 
+/* B through a packing callback, or already packed (packed != NULL, pack unused): for each
+ * K-block k0 of ER_GEMM_KC rows, every NR-column panel as kc rows of NR floats, at
+ * packed + k0·n_panels·NR + panel·kc·NR (er_sgemm_pack_b writes this layout). */
 typedef struct er_sgemm_b {
     er_pack_b_fn pack;
     void *ctx;
+    const float *packed;
 } er_sgemm_b;
+
+/* Packs all of B (pack and ctx as in er_sgemm_b) into the prepacked layout above;
+ * er_sgemm_packed_b_floats(k, K, N) floats. */
+size_t er_sgemm_packed_b_floats(const er_sgemm_kernel *k, int K, int N);
+void er_sgemm_pack_b(const er_sgemm_kernel *k, er_pack_b_fn pack, void *ctx, int K, int N, float *packed);
 
 /* B as a plain matrix: row-major [K×N] with row stride ld, or transposed (B[n*ld + k]). */
 typedef struct er_dense_b {
@@ -74,10 +83,11 @@ typedef struct er_dense_b {
 } er_dense_b;
 void er_pack_b_dense(void *ctx, int k0, int kc, int n0, int nr, int NR, float *dst);
 
-/* Scratch floats er_sgemm needs per call for n_threads threads. */
+/* Scratch floats er_sgemm needs per call for n_threads threads (none with B prepacked). */
 size_t er_sgemm_workspace_floats(const er_sgemm_kernel *k, int N, int n_threads);
 
-/* C = packedA · B (+ epilogue). ws: er_sgemm_workspace_floats() floats, 64-byte aligned. */
+/* C = packedA · B (+ epilogue). ws: er_sgemm_workspace_floats() floats, 64-byte aligned; may
+ * be NULL when B is prepacked. */
 void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K,
               const float *packed_a, const er_sgemm_b *b, float *C, int ldc,
               const er_gemm_epilogue *ep, float *ws);

@@ -38,12 +38,7 @@ er_status er_mm_state_new(er_kctx *ctx, const float *w, int K, int N, bool trans
         return er_op_fail(ctx, ER_ERR_NOMEM, "out of memory packing the weights");
     }
     er_dense_b dense = { w, trans ? K : N, trans };
-    for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
-        int kc = ER_MIN(ER_GEMM_KC, K - k0);
-        for (int np = 0; np < s->n_panels; np++)
-            er_pack_b_dense(&dense, k0, kc, np * NR, ER_MIN(NR, N - np * NR), NR,
-                            s->packed_b + (size_t)k0 * s->n_panels * NR + (size_t)np * kc * NR);
-    }
+    er_sgemm_pack_b(s->k, er_pack_b_dense, &dense, K, N, s->packed_b);
     *out = s;
     return ER_OK;
 }
@@ -54,71 +49,11 @@ void er_mm_pack_a(const er_sgemm_kernel *k, const float *A, int lda, int M, int 
     else er_sgemm_pack_a(k, A, lda, false, M, K, packed);
 }
 
-/* Column panels per chunk, as in er_sgemm: 8 panels × KC rows of B stay in L2 beside A. */
-#define MM_NC_PANELS 8
-
-typedef struct mm_job {
-    const er_mm_state *s;
-    int M, m_panels;
-    const float *packed_a;
-    float *C;
-    const er_gemm_epilogue *ep;
-    er_gemm_epilogue_fn epilogue;
-    er_gelu_fn gelu;
-    bool split_n;
-} mm_job;
-
-/* er_sgemm's blocking with the micro-kernel reading the prepacked panels in place: copying
- * each panel into scratch first cost as much as a tenth of an encoder's run. */
-static void mm_range(const mm_job *j, int mp0, int mp1, int np0, int np1)
-{
-    const er_mm_state *s = j->s;
-    int MR = s->k->mr, NR = s->k->nr, N = s->N, K = s->K;
-    for (int nc0 = np0; nc0 < np1; nc0 += MM_NC_PANELS) {
-        int nc1 = ER_MIN(np1, nc0 + MM_NC_PANELS);
-        for (int k0 = 0; k0 < K; k0 += ER_GEMM_KC) {
-            int kc = ER_MIN(ER_GEMM_KC, K - k0);
-            const float *bblk = s->packed_b + (size_t)k0 * s->n_panels * NR;
-            const float *ablk = j->packed_a + (size_t)j->m_panels * MR * k0;
-            for (int mp = mp0; mp < mp1; mp++) {
-                int m0 = mp * MR, mr = ER_MIN(MR, j->M - m0);
-                for (int np = nc0; np < nc1; np++) {
-                    int n0 = np * NR;
-                    s->k->ukernel(kc, ablk + (size_t)mp * MR * kc, bblk + (size_t)np * kc * NR,
-                                  j->C + (size_t)m0 * N + n0, N, mr, ER_MIN(NR, N - n0), k0 > 0);
-                }
-                if (k0 + kc < K) continue;
-                int c0 = nc0 * NR, c1 = ER_MIN(N, nc1 * NR);
-                if (j->epilogue) j->epilogue(j->ep, j->C, N, m0, m0 + mr, c0, c1);
-                for (int r = m0; j->gelu && r < m0 + mr; r++) {
-                    float *row = j->C + (size_t)r * N + c0;
-                    j->gelu(row, row, c1 - c0);
-                }
-            }
-        }
-    }
-}
-
-static void mm_slice(void *ctx, int64_t begin, int64_t end, int tid)
-{
-    (void)tid;
-    const mm_job *j = ctx;
-    if (j->split_n) mm_range(j, 0, j->m_panels, (int)begin, (int)end);
-    else mm_range(j, (int)begin, (int)end, 0, j->s->n_panels);
-}
-
 void er_mm_state_gemm(er_threadpool *pool, const er_mm_state *s, int M, const float *packed_a, float *C,
-                      const er_gemm_epilogue *ep, bool gelu)
+                      const er_gemm_epilogue *ep)
 {
-    if (M <= 0 || s->N <= 0 || s->K <= 0) return;
-    mm_job j = { s, M, (M + s->k->mr - 1) / s->k->mr, packed_a, C, ep, ep ? er_gemm_epilogue_for(s->k->isa) : NULL,
-                 gelu ? er_gelu_select() : NULL, true };
-    int T = er_threadpool_size(pool);
-    /* Split the dimension whose panels divide more evenly among the threads (er_sgemm's rule). */
-    int64_t cost_n = (int64_t)((s->n_panels + T - 1) / T) * j.m_panels;
-    int64_t cost_m = (int64_t)((j.m_panels + T - 1) / T) * s->n_panels;
-    j.split_n = T == 1 || cost_n <= cost_m;
-    er_parallel_for(pool, j.split_n ? s->n_panels : j.m_panels, 1, mm_slice, &j);
+    er_sgemm_b b = { NULL, NULL, s->packed_b };
+    er_sgemm(pool, s->k, M, s->N, s->K, packed_a, &b, C, s->N, ep, NULL);
 }
 
 /* Rows and batches of a MatMul the fast path takes: B 2-D (constant or not), or both operands
@@ -185,7 +120,7 @@ static void gemm_rows_packed(er_kctx *ctx, const er_mm_state *s, const float *a,
 {
     float *pa = ctx->workspace;
     er_mm_pack_a(s->k, a, s->K, m, s->K, pa);
-    er_mm_state_gemm(er_pool_for(ctx->pool, (int64_t)m * s->N * s->K, ER_PAR_MIN_MACS), s, m, pa, c, ep, false);
+    er_mm_state_gemm(er_pool_for(ctx->pool, (int64_t)m * s->N * s->K, ER_PAR_MIN_MACS), s, m, pa, c, ep);
 }
 
 /* C[m×n] = A[m×k] · B with A packed into ws first. */
