@@ -3,7 +3,8 @@
 # top-1 on the held-out split for FP32, dynamic, static (each calibration method, per-channel
 # and per-tensor) and the PyTorch QAT export, in edgerun and in ONNX Runtime; then the error
 # paths (bad calibration data, nothing to quantize), which must leave no output file; and the
-# BERT-style encoder (int64 token ids): FP32 vs INT8 agreement, static and dynamic.
+# BERT-style encoder (int64 token ids): FP32 vs INT8 agreement, static and dynamic, and its file
+# >= 3.5x smaller (the embedding table stored int8 per row).
 # Usage: tests/quant_test.sh [BUILD_DIR]   (default build). Needs /usr/bin/python3 with numpy
 # and node with onnxruntime-node in node_modules (ORT columns are skipped without it).
 set -eu
@@ -79,6 +80,23 @@ np.save('$T/enc_calib.npy', r.integers(0, 1000, (16, 1, 64)).astype(np.int64))
 for i in range(4): np.save('$T/enc_test%d.npy' % i, r.integers(0, 1000, (1, 64)).astype(np.int64))"
     "$E" quantize "$ENC" "$T/enc_static.onnx" --calib "$T/enc_calib.npy" >/dev/null
     "$E" quantize "$ENC" "$T/enc_dynamic.onnx" --mode dynamic >/dev/null
+    # the embedding table is stored int8 per row behind DequantizeLinear → Gather (ONNX Runtime
+    # runs that form below), so the file shrinks >= 3.5x like the weights do
+    for kind in static dynamic; do
+        if $PY - "$ENC" "$T/enc_$kind.onnx" <<'PY'; then passed; else failed "encoder int8 $kind: table or file size"; fi
+import os, sys, onnx
+from onnx import numpy_helper as nh
+m = onnx.load(sys.argv[2])
+init = {i.name: nh.to_array(i) for i in m.graph.initializer}
+prod = {o: n for n in m.graph.node for o in n.output}
+tables = [prod.get(n.input[0]) for n in m.graph.node if n.op_type == "Gather" and n.input[0] in prod]
+tables = [d for d in tables if d is not None and d.op_type == "DequantizeLinear" and d.input[0] in init]
+ratio = os.path.getsize(sys.argv[1]) / os.path.getsize(sys.argv[2])
+ok = len(tables) == 1 and init[tables[0].input[0]].dtype.name == "int8" and init[tables[0].input[1]].shape == (1000,)
+print("%-34s %10.2fx  int8 table per row: %s" % ("encoder file " + sys.argv[2].split("_")[-1][:-5], ratio, ok))
+sys.exit(0 if ok and ratio >= 3.5 else 1)
+PY
+    done
     for i in 0 1 2 3; do
         for m in "$ENC" "$T/enc_static.onnx" "$T/enc_dynamic.onnx"; do
             "$E" run "$m" -i "$T/enc_test$i.npy" -o "$T/enc_$(basename "$m" .onnx)_$i" -t 1 >/dev/null

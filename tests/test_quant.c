@@ -4,6 +4,9 @@
  *  - the packed QLinearConv (prepare + run) matches the reference QLinearConv op within 1 LSB;
  *  - the ONNX writer round-trips a graph through the reader;
  *  - er_quantize rejects an empty calibration set and a model with nothing to quantize;
+ *  - an embedding table read by Gather is stored int8 per row (each value within half a step)
+ *    behind DequantizeLinear, the QDQ fusion turns that pair into GatherDQ, and GatherDQ
+ *    equals DequantizeLinear → Gather bit for bit, negative indices included;
  *  - raising an opset-9 graph rewrites Clip's attributes into inputs and keeps the old
  *    Softmax meaning through Flatten/Reshape, and refuses Upsample by name. */
 #include <math.h>
@@ -17,6 +20,7 @@
 #include "core/cpu.h"
 #include "format/onnx.h"
 #include "format/onnx_write.h"
+#include "quant/qdq_fuse.h"
 #include "quant/quantize.h"
 #include "check.h"
 
@@ -288,6 +292,124 @@ static void test_quantize_errors(void)
     er_graph_free(g);
 }
 
+/* ids [2,3] (int64) → Gather(T [300,16]) → MatMul(W [16,2]) → Y */
+static er_graph *embed_graph(void)
+{
+    enum { V = 300, D = 16 };
+    static float tdata[V * D];
+    static float wdata[D * 2];
+    for (int i = 0; i < V * D; i++) tdata[i] = (float)((int)(rnd() % 2001) - 1000) * 1e-3f * (float)(1 + i / D % 7);
+    for (int i = 0; i < D * 2; i++) wdata[i] = (float)((int)(rnd() % 201) - 100) * 1e-2f;
+    static er_const tc = { .dtype = ER_F32, .ndim = 2, .dims = { V, D }, .data = tdata, .nbytes = sizeof tdata };
+    static er_const wc = { .dtype = ER_F32, .ndim = 2, .dims = { D, 2 }, .data = wdata, .nbytes = sizeof wdata };
+    er_graph *g = er_graph_new();
+    int x = er_graph_add_value(g, "ids"), t = er_graph_add_value(g, "T"), e = er_graph_add_value(g, "E");
+    int w = er_graph_add_value(g, "W"), y = er_graph_add_value(g, "Y");
+    g->values[x].dtype = ER_I64;
+    g->values[x].ndim = 2;
+    g->values[x].dims[0] = 2;
+    g->values[x].dims[1] = 3;
+    g->values[t].init = &tc;
+    g->values[w].init = &wc;
+    er_node *n = er_graph_add_node(g, "Gather", 2, 1);
+    n->in[0] = t, n->in[1] = x, n->out[0] = e, n->name = "emb";
+    n = er_graph_add_node(g, "MatMul", 2, 1);
+    n->in[0] = e, n->in[1] = w, n->out[0] = y, n->name = "mm";
+    g->inputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->outputs = er_pool_alloc(&g->pool, sizeof(int));
+    g->inputs[0] = x;
+    g->outputs[0] = y;
+    g->n_inputs = g->n_outputs = 1;
+    g->opsets = er_pool_alloc(&g->pool, sizeof(er_opset));
+    g->opsets[0] = (er_opset){ "", 13 };
+    g->n_opsets = 1;
+    return g;
+}
+
+static const er_node *find_op(const er_graph *g, const char *op)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op_type && strcmp(g->nodes[i].op_type, op) == 0) return &g->nodes[i];
+    return NULL;
+}
+
+/* GatherDQ of the quantized table against DequantizeLinear then a plain row copy. */
+static void check_gather_dq(const er_const *tq, const er_const *ts)
+{
+    int64_t ids[6] = { 0, 299, -1, 17, 150, -300 }, idims[2] = { 2, 3 }, sdims[1] = { tq->dims[0] };
+    static int8_t zp[300];
+    float y[6 * 16];
+    for (int r = 0; r < 300; r++) zp[r] = (int8_t)(r % 5 - 2);
+    er_tensor in_t[4], y_t;
+    memset(in_t, 0, sizeof in_t), memset(&y_t, 0, sizeof y_t);
+    set(&in_t[0], ER_I8, 2, tq->dims, (void *)tq->data);
+    set(&in_t[1], ER_F32, 1, sdims, (void *)ts->data);
+    set(&in_t[2], ER_I8, 1, sdims, zp);
+    set(&in_t[3], ER_I64, 2, idims, ids);
+    er_tensor *in[4] = { &in_t[0], &in_t[1], &in_t[2], &in_t[3] }, *out[1] = { &y_t };
+    er_node node = { .name = "gdq", .op_type = "GatherDQ", .domain = "edgerun", .n_in = 4, .n_out = 1 };
+    char err[256] = "";
+    const er_op *op = er_op_find("edgerun", "GatherDQ");
+    er_kctx ctx = { .node = &node, .opset = 1, .err = err, .err_size = sizeof err };
+    CHECK(op && op->infer(&ctx, in, 4, out, 1) == ER_OK, "GatherDQ infer: %s", err);
+    if (!op || failures) return;
+    CHECK(y_t.dtype == ER_F32 && y_t.ndim == 3 && y_t.dims[0] == 2 && y_t.dims[1] == 3 && y_t.dims[2] == 16,
+          "GatherDQ output shape");
+    y_t.data = y;
+    CHECK(op->run(&ctx, in, 4, out, 1) == ER_OK, "GatherDQ run: %s", err);
+    const int8_t *q = tq->data;
+    const float *s = ts->data;
+    for (int j = 0; j < 6; j++) {
+        int64_t r = ids[j] < 0 ? ids[j] + 300 : ids[j];
+        for (int e = 0; e < 16; e++) {
+            float want = (float)(q[r * 16 + e] - zp[r]) * s[r];
+            CHECK(memcmp(&y[j * 16 + e], &want, sizeof want) == 0, "GatherDQ row %lld [%d]: %g vs %g", (long long)r, e,
+                  (double)y[j * 16 + e], (double)want);
+        }
+    }
+    ids[4] = 300;
+    err[0] = 0;
+    CHECK(op->run(&ctx, in, 4, out, 1) == ER_ERR_INVALID_ARG && strstr(err, "out of range"),
+          "GatherDQ index 300 of 300 rows: got '%s'", err);
+}
+
+static void test_embedding_table(void)
+{
+    er_quant_options o;
+    er_quant_options_init(&o);
+    o.mode = ER_QUANT_DYNAMIC;
+    er_quant_result res;
+    char err[512] = "";
+    er_graph *g = embed_graph();
+    CHECK(er_quantize(g, &o, NULL, 0, &res, err, sizeof err) == ER_OK, "quantize with a table: %s", err);
+    if (!res.graph) {
+        er_graph_free(g);
+        return;
+    }
+    int v = er_graph_find_value(res.graph, "T_quantized"), s = er_graph_find_value(res.graph, "T_scale");
+    const er_node *dq = find_op(res.graph, "DequantizeLinear"), *ga = find_op(res.graph, "Gather");
+    CHECK(v >= 0 && s >= 0 && res.graph->values[v].init->dtype == ER_I8 && res.graph->values[s].init->nbytes == 300 * 4,
+          "T is not int8 with one scale per row");
+    CHECK(dq && ga && res.graph->values[ga->in[0]].name && strcmp(res.graph->values[ga->in[0]].name, "T_DequantizeLinear_Output") == 0,
+          "Gather does not read the dequantized table");
+    if (v < 0 || s < 0 || failures) {
+        er_quant_result_free(&res);
+        er_graph_free(g);
+        return;
+    }
+    const er_const *tq = res.graph->values[v].init, *ts = res.graph->values[s].init, *tf = g->values[1].init;
+    const int8_t *q = tq->data;
+    const float *sc = ts->data, *f = tf->data;
+    for (int i = 0; i < 300 * 16; i++)
+        CHECK(fabsf((float)q[i] * sc[i / 16] - f[i]) <= 0.5f * sc[i / 16] + 1e-7f, "table value %d: %d * %g vs %g", i,
+              q[i], (double)sc[i / 16], (double)f[i]);
+    check_gather_dq(tq, ts);
+    er_pass_fuse_qdq(res.graph);
+    CHECK(find_op(res.graph, "GatherDQ") && !find_op(res.graph, "Gather"), "DequantizeLinear → Gather was not fused");
+    er_quant_result_free(&res);
+    er_graph_free(g);
+}
+
 /* X [2,3,4] → Clip(min -1, max 2) → Softmax(axis 1) → Y at opset 9, or Upsample instead. */
 static er_graph *old_graph(bool upsample)
 {
@@ -378,11 +500,18 @@ int main(void)
         /* output channels in the lanes (small planes, channels a multiple of 16) */
         { 32, 7, 7, 48, 1, 3, 3, 1, 1, false }, { 16, 9, 9, 32, 2, 3, 3, 2, 1, true },
         { 64, 7, 7, 16, 1, 1, 1, 1, 0, false },
+        /* 14x14 outputs with K >= 256 (196 of 208 lanes): also channels in the lanes */
+        { 32, 14, 14, 32, 1, 3, 3, 1, 1, false }, { 64, 28, 28, 48, 1, 3, 3, 2, 1, true },
+        /* channels in the lanes reading the interleaved input in place: stride 2, 3x1 stride 2,
+         * groups, 16-row remainders */
+        { 64, 28, 28, 48, 1, 3, 3, 2, 1, false }, { 64, 14, 14, 32, 1, 3, 1, 2, 0, false },
+        { 32, 7, 7, 64, 2, 3, 3, 1, 1, false }, { 16, 11, 11, 80, 1, 3, 3, 2, 1, false },
     };
     for (size_t i = 0; i < ER_ARRAY_LEN(convs); i++) test_qconv_packed(&convs[i]);
     test_pack4();
     test_writer_roundtrip();
     test_quantize_errors();
+    test_embedding_table();
     test_raise_opset();
     if (!have_vnni()) printf("note: no AVX-512 VNNI here; only the portable kernels were checked\n");
     printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);

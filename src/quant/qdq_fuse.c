@@ -6,7 +6,7 @@
  * detour only re-expresses the same integers. A Relu or Clip (Relu6) in between folds into
  * the output saturation when that saturates at or inside its bounds. Dequantize nodes left
  * without readers are removed. MatMul/Gemm, MaxPool and residual Add get the same treatment
- * (below). */
+ * (below), and so does an int8 embedding table read by Gather. */
 #include <math.h>
 #include <string.h>
 
@@ -373,6 +373,36 @@ static bool fuse_add(er_graph *g, int ai)
     return true;
 }
 
+/* DequantizeLinear(table_q) → Gather (axis 0), an embedding table stored as int8: GatherDQ
+ * (domain edgerun) dequantizes only the rows it gathers, so the float table never exists. */
+static bool fuse_gather(er_graph *g, int gi)
+{
+    er_node *n = &g->nodes[gi];
+    if (!is_op(n, "Gather") || n->n_in != 2 || n->n_out != 1 || er_attr_int(n, "axis", 0) != 0) return false;
+    int p = producer(g, n->in[0]);
+    if (p < 0 || !is_op(&g->nodes[p], "DequantizeLinear") || g->nodes[p].n_in < 2 ||
+        er_attr_int(&g->nodes[p], "block_size", 0) != 0)
+        return false;
+    const er_node *d = &g->nodes[p];
+    const er_const *w = init_of(g, d->in[0]), *s = init_of(g, d->in[1]);
+    const er_const *z = d->n_in > 2 ? init_of(g, d->in[2]) : NULL;
+    if (!w || (w->dtype != ER_I8 && w->dtype != ER_U8) || w->ndim < 1 || !s || s->dtype != ER_F32) return false;
+    int64_t ns = (int64_t)(s->nbytes / 4), axis = er_attr_int(d, "axis", 1);
+    if (ns != 1 && (s->ndim != 1 || ns != w->dims[0] || (axis != 0 && axis != -w->ndim))) return false;
+    if (d->n_in > 2 && d->in[2] >= 0 && (!z || z->dtype != w->dtype || (int64_t)z->nbytes != ns)) return false;
+    int *in = er_pool_alloc(&g->pool, sizeof(int) * 4);
+    if (!in) return false;
+    in[0] = d->in[0];
+    in[1] = d->in[1];
+    in[2] = d->n_in > 2 ? d->in[2] : -1;
+    in[3] = n->in[1];
+    n->op_type = "GatherDQ";
+    n->domain = "edgerun";
+    n->in = in;
+    n->n_in = 4;
+    return true;
+}
+
 /* QuantizeLinear → DequantizeLinear with the same constant per-tensor scale and zero point,
  * the Q output read by nothing else (what is left between float ops once the integer ops
  * took theirs): one QuantDequant node (domain edgerun). */
@@ -411,7 +441,8 @@ int er_pass_fuse_qdq(er_graph *g)
 {
     int fused = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (fuse_conv(g, i) || fuse_matmul(g, i) || fuse_maxpool(g, i) || fuse_add(g, i)) fused++;
+        if (fuse_conv(g, i) || fuse_matmul(g, i) || fuse_maxpool(g, i) || fuse_add(g, i) ||
+            fuse_gather(g, i)) fused++;
     /* after the integer ops took the pairs they read */
     for (int i = 0; i < g->n_nodes; i++) fused += fuse_fake_quant(g, i);
     if (fused) {

@@ -1,6 +1,8 @@
 /* The QDQ rewrite. The output graph is built node by node in the source order:
  *   weights  W → W_quantized (int8, symmetric, per tensor or per output channel)
  *              → DequantizeLinear → the op;
+ *   large float tables read only by Gather (axis 0) or as an addend (embeddings, position
+ *              tables) → int8 per row, weight only: their readers stay in float;
  *   biases   (static mode) int32 with scale x_scale * w_scale, zero point 0, the form integer
  *              kernels add straight into their accumulators;
  *   activations T (inputs and outputs of quantized ops) keep their float producer; then
@@ -30,6 +32,7 @@ typedef struct qctx {
     int *wsrc;                /* per source value: the initializer it is, or an Identity of; -1 */
     bool *nonfloat;           /* per source value: calibration found it is not float32 */
     int *wscale_n;
+    int *wonly;               /* per source value: weight-only axis (-1 per tensor), NO_WONLY */
     er_quant_range *ranges;
     int n_ranges;
 } qctx;
@@ -57,6 +60,8 @@ static bool float_init(const er_graph *g, int v, int min_rank, int max_rank)
     const er_const *c = g->values[v].init;
     return c->dtype == ER_F32 && c->ndim >= min_rank && c->ndim <= max_rank;
 }
+
+static bool graph_output(const er_graph *g, int v);
 
 static bool excluded(const er_quant_options *o, const er_node *n)
 {
@@ -98,6 +103,50 @@ static int act_inputs(const qctx *q, const er_node *n, int slots[2])
         return 2;
     }
     return 0;
+}
+
+/* Float tables smaller than this stay float: they weigh little in the file. */
+#define WONLY_MIN_ELEMS 4096
+#define NO_WONLY (-2)
+
+/* Reading table v as its int8 approximation is safe for a Gather of rows (the rounding error
+ * of a row is bounded by the row's own scale) and for an Add/Sub, where it is a bounded
+ * absolute error on the sum; returns the axis per-row scales would need, NO_WONLY for any
+ * other reader. */
+static int wonly_use(const er_node *n, int k, const er_const *c)
+{
+    if (n->domain[0]) return NO_WONLY;
+    if (strcmp(n->op_type, "Gather") == 0 && k == 0 && er_attr_int(n, "axis", 0) == 0) return 0;
+    if ((strcmp(n->op_type, "Add") == 0 || strcmp(n->op_type, "Sub") == 0) && c->dims[c->ndim - 2] > 1)
+        return c->ndim - 2;
+    return NO_WONLY;
+}
+
+/* Picks the large float initializers stored weight-only, and their scale axis. */
+static void select_weight_only(qctx *q)
+{
+    const er_graph *g = q->src;
+    for (int v = 0; v < g->n_values; v++) {
+        const er_const *c = g->values[v].init;
+        bool big = c && c->dtype == ER_F32 && c->ndim >= 2 && er_shape_numel(c->dims, c->ndim) >= WONLY_MIN_ELEMS;
+        q->wonly[v] = big && !graph_output(g, v) ? c->ndim : NO_WONLY;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const er_node *n = &g->nodes[i];
+        bool alias = strcmp(n->op_type, "Identity") == 0 && !n->domain[0];
+        for (int k = 0; k < n->n_in; k++) {
+            int v = weight_of(q, n->in[k]);
+            if (v < 0 || q->wonly[v] == NO_WONLY || (alias && n->in[k] == v)) continue;
+            int a = q->node_q[i] || excluded(q->o, n) || graph_output(g, n->in[k]) ? NO_WONLY
+                                                                                  : wonly_use(n, k, g->values[v].init);
+            q->wonly[v] = a == NO_WONLY ? NO_WONLY : a < q->wonly[v] ? a : q->wonly[v];
+        }
+    }
+    /* ndim left: no reader but Identity aliases, which read it through their own readers */
+    for (int v = 0; v < g->n_values; v++) {
+        if (q->wonly[v] >= 0 && q->wonly[v] == g->values[v].init->ndim) q->wonly[v] = NO_WONLY;
+        else if (q->wonly[v] >= 0 && !q->o->per_channel) q->wonly[v] = -1;
+    }
 }
 
 /* Output-channel axis of a weight: Conv W [M, C, k...] → 0, MatMul/Gemm B [K, N] → 1,
@@ -180,13 +229,13 @@ static bool set_axis(qctx *q, er_node *n, int axis)
 
 /* ---- weights and biases ---- */
 
-static er_status quant_weight(qctx *q, const er_node *node, int sv)
+/* int8 symmetric, one scale per index of `axis` (per tensor when -1). */
+static er_status quant_weight_axis(qctx *q, int sv, int axis)
 {
     if (q->deq[sv]) return ER_OK;
     const er_value *val = &q->src->values[sv];
     const er_const *c = val->init;
     const float *w = c->data;
-    int axis = q->o->per_channel ? weight_axis(node) : -1;
     int64_t n = er_shape_numel(c->dims, c->ndim), nch = axis >= 0 ? c->dims[axis] : 1, inner = 1;
     for (int i = axis + 1; axis >= 0 && i < c->ndim; i++) inner *= c->dims[i];
     float *scale = er_pool_alloc(&q->dst->pool, sizeof(float) * (size_t)nch);
@@ -215,6 +264,24 @@ static er_status quant_weight(qctx *q, const er_node *node, int sv)
     q->deq[sv] = dn;
     q->wscale[sv] = scale;
     q->wscale_n[sv] = (int)nch;
+    return ER_OK;
+}
+
+static er_status quant_weight(qctx *q, const er_node *node, int sv)
+{
+    return quant_weight_axis(q, sv, q->o->per_channel ? weight_axis(node) : -1);
+}
+
+/* The weight-only tables node n reads get their int8 form before n is copied. */
+static er_status quant_tables(qctx *q, const er_node *n)
+{
+    for (int k = 0; k < n->n_in; k++) {
+        int wv = weight_of(q, n->in[k]);
+        if (wv < 0 || q->wonly[wv] == NO_WONLY) continue;
+        er_status st = quant_weight_axis(q, wv, q->wonly[wv]);
+        if (st != ER_OK) return st;
+        if (wv != n->in[k]) q->deq[n->in[k]] = q->deq[wv];
+    }
     return ER_OK;
 }
 
@@ -330,6 +397,8 @@ static er_status copy_node(qctx *q, int i)
             if (bv != n->in[bias]) q->deq[n->in[bias]] = q->deq[bv];
         }
         if (st != ER_OK) return st;
+    } else if ((st = quant_tables(q, n)) != ER_OK) {
+        return st;
     }
     for (int k = 0; k < n->n_in; k++) ins[k] = in_name(q, n->in[k], q->node_q[i]);
     for (int k = 0; k < n->n_out; k++) outs[k] = n->out[k] >= 0 ? q->src->values[n->out[k]].name : NULL;
@@ -523,6 +592,7 @@ static er_status build(qctx *q)
     if (!d->inputs || !d->outputs) return oom(q);
     for (int i = 0; i < g->n_inputs; i++)
         if ((d->inputs[d->n_inputs++] = dval(q, g->values[g->inputs[i]].name)) < 0) return oom(q);
+    select_weight_only(q);
     er_status st = ER_OK;
     for (int i = 0; i < g->n_inputs && st == ER_OK; i++)
         if (act_marked(q, g->inputs[i])) st = quant_act(q, g->inputs[i]);
@@ -540,6 +610,7 @@ static void qctx_free(qctx *q)
     free(q->deq);
     free(q->wscale);
     free(q->wscale_n);
+    free(q->wonly);
     free(q->wsrc);
     free(q->nonfloat);
 }
@@ -561,9 +632,10 @@ er_status er_quantize(const er_graph *src, const er_quant_options *o, const er_t
     q.deq = calloc(nv, sizeof(char *));
     q.wscale = calloc(nv, sizeof(float *));
     q.wscale_n = calloc(nv, sizeof(int));
+    q.wonly = malloc(nv * sizeof(int));
     q.wsrc = malloc(nv * sizeof(int));
     q.nonfloat = calloc(nv, sizeof(bool));
-    if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n || !q.wsrc || !q.nonfloat) st = oom(&q);
+    if (!q.node_q || !q.range_of || !q.dyn || !q.deq || !q.wscale || !q.wscale_n || !q.wonly || !q.wsrc || !q.nonfloat) st = oom(&q);
     if (st == ER_OK) find_weights(&q);
     for (size_t v = 0; st == ER_OK && v < nv; v++) q.range_of[v] = -1;
     int n_quant = 0;

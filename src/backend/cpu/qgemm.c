@@ -73,6 +73,30 @@ void er_qgemm_t_u8s8_ref(const int32_t *wt, const uint8_t *x, int64_t k4, int64_
         }
 }
 
+void er_qgemm_t_conv_ref(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0, int64_t m1,
+                         const er_qgemm_conv_geom *geo, const er_qgemm_out *o)
+{
+    for (int64_t m = m0; m < m1; m++)
+        for (int64_t n = 0; n < geo->oh * geo->ow; n++) {
+            int32_t acc = 0;
+            const int64_t off = n / geo->ow * geo->rstep + n % geo->ow * geo->cstep;
+            for (int64_t g = 0; g < k4; g++) {
+                int32_t word = wt[(m / 16 * k4 + g) * 16 + m % 16];
+                const uint8_t *xv = x + goff[g] + off;
+                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+            }
+            store_q(o, m, n, acc);
+        }
+}
+
+er_qgemm_t_conv_fn er_qgemm_t_conv_select(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_t_conv_avx512vnni;
+    return er_qgemm_t_conv_ref;
+}
+
 er_qgemm_fn er_qgemm_t_select(void)
 {
     er_cpu_features f;

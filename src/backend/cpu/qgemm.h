@@ -77,4 +77,23 @@ void er_qgemm_t_u8s8_avx512vnni(const int32_t *wt, const uint8_t *x, int64_t k4,
                                 int64_t n0, int64_t n1, const er_qgemm_out *o);
 er_qgemm_fn er_qgemm_t_select(void);
 
+/* Output channels in the lanes, X read in place (no im2col): the output columns are the
+ * oh x ow positions of a convolution, the word of K group g at output (t, c) the 4 bytes at
+ * x + goff[g] + t * rstep + c * cstep (a 4-channel-interleaved padded input: cstep = 4 *
+ * stride, 4 or 8). Weights as er_qgemm_t_*; rows [m0, m1) as there; output column t * ow + c.
+ * Tiles are whole output rows or equal parts of them, so a tile's words sit at fixed
+ * offsets from one base per k step. Same requantization, same bits as er_qgemm_u8s8_ref. */
+typedef struct er_qgemm_conv_geom {
+    int64_t oh, ow;
+    int64_t rstep, cstep;     /* bytes */
+} er_qgemm_conv_geom;
+
+void er_qgemm_t_conv_ref(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0, int64_t m1,
+                         const er_qgemm_conv_geom *geo, const er_qgemm_out *o);
+void er_qgemm_t_conv_avx512vnni(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                int64_t m1, const er_qgemm_conv_geom *geo, const er_qgemm_out *o);
+typedef void (*er_qgemm_t_conv_fn)(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                   int64_t m1, const er_qgemm_conv_geom *geo, const er_qgemm_out *o);
+er_qgemm_t_conv_fn er_qgemm_t_conv_select(void);
+
 #endif

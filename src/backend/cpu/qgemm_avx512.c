@@ -359,3 +359,89 @@ void er_qgemm_t_u8s8_avx512vnni(const int32_t *wt, const uint8_t *x, int64_t k4,
         }
     }
 }
+
+/* ---- channels in the lanes, X in place (er_qgemm_t_conv_*) ---- */
+
+#define CDP(C)                                                                                               \
+    do {                                                                                                     \
+        if (nc > (C)) {                                                                                      \
+            int32_t word_;                                                                                   \
+            memcpy(&word_, xp + (C) * cstep, 4);                                                             \
+            const __m512i xv_ = _mm512_set1_epi32(word_);                                                    \
+            b0##C = _mm512_dpbusd_epi32(b0##C, xv_, a0);                                                     \
+            if (mv == 2) b1##C = _mm512_dpbusd_epi32(b1##C, xv_, a1);                                        \
+        }                                                                                                    \
+    } while (0)
+
+/* mv 16-row vectors x nc columns starting at word offset x + off; inlined with constant mv,
+ * nc and cstep so the word offsets are displacements and unused accumulators vanish. */
+static inline __attribute__((always_inline)) void ctile(const int32_t *wt, const uint8_t *x, const int64_t *goff,
+                                                        int64_t k4, int64_t off, int64_t m, const int mv,
+                                                        const int nc, const int cstep, int64_t n,
+                                                        const er_qgemm_out *o)
+{
+    const __m512i c0 = _mm512_loadu_si512(o->bias + m), c1 = mv == 2 ? _mm512_loadu_si512(o->bias + m + 16) : c0;
+    __m512i b00 = c0, b01 = c0, b02 = c0, b03 = c0, b04 = c0, b05 = c0, b06 = c0, b07 = c0;
+    __m512i b10 = c1, b11 = c1, b12 = c1, b13 = c1, b14 = c1, b15 = c1, b16 = c1, b17 = c1;
+    const int32_t *w0 = wt + m * k4, *w1 = w0 + 16 * k4;
+    const uint8_t *xo = x + off;
+    for (int64_t g = 0; g < k4; g++) {
+        const uint8_t *xp = xo + goff[g];
+        const __m512i a0 = _mm512_loadu_si512(w0 + g * 16), a1 = mv == 2 ? _mm512_loadu_si512(w1 + g * 16) : a0;
+        CDP(0);
+        CDP(1);
+        CDP(2);
+        CDP(3);
+        CDP(4);
+        CDP(5);
+        CDP(6);
+        CDP(7);
+    }
+    const __m512i acc[2][TNC] = { { b00, b01, b02, b03, b04, b05, b06, b07 }, { b10, b11, b12, b13, b14, b15, b16, b17 } };
+    for (int v = 0; v < mv; v++) {
+        __m128i col[TNC];
+        for (int c = 0; c < TNC; c++) col[c] = c < nc ? requant16(o, m + 16 * v, acc[v][c]) : _mm_setzero_si128();
+        store_transposed(o, m + 16 * v, n, col, nc);
+    }
+}
+
+#define CTILE_NC(MV, CS)                                                                                     \
+    switch (nc) {                                                                                            \
+    case 1: ctile(wt, x, goff, k4, off, m, MV, 1, CS, n, o); break;                                          \
+    case 2: ctile(wt, x, goff, k4, off, m, MV, 2, CS, n, o); break;                                          \
+    case 3: ctile(wt, x, goff, k4, off, m, MV, 3, CS, n, o); break;                                          \
+    case 4: ctile(wt, x, goff, k4, off, m, MV, 4, CS, n, o); break;                                          \
+    case 5: ctile(wt, x, goff, k4, off, m, MV, 5, CS, n, o); break;                                          \
+    case 6: ctile(wt, x, goff, k4, off, m, MV, 6, CS, n, o); break;                                          \
+    case 7: ctile(wt, x, goff, k4, off, m, MV, 7, CS, n, o); break;                                          \
+    default: ctile(wt, x, goff, k4, off, m, MV, 8, CS, n, o); break;                                         \
+    }
+
+static void ctile_any(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t off, int64_t m,
+                      int mv, int nc, int64_t cstep, int64_t n, const er_qgemm_out *o)
+{
+    if (mv == 2 && cstep == 4) CTILE_NC(2, 4)
+    else if (mv == 2) CTILE_NC(2, 8)
+    else if (cstep == 4) CTILE_NC(1, 4)
+    else CTILE_NC(1, 8)
+}
+
+/* Each output row in ceil(ow / 8) tiles of equal width (14 = 7 + 7): a narrow last tile
+ * keeps few accumulator chains busy. cstep other than 4 and 8 takes the portable kernel. */
+void er_qgemm_t_conv_avx512vnni(const int32_t *wt, const uint8_t *x, const int64_t *goff, int64_t k4, int64_t m0,
+                                int64_t m1, const er_qgemm_conv_geom *geo, const er_qgemm_out *o)
+{
+    if (geo->cstep != 4 && geo->cstep != 8) {
+        er_qgemm_t_conv_ref(wt, x, goff, k4, m0, m1, geo, o);
+        return;
+    }
+    const int64_t tiles = (geo->ow + TNC - 1) / TNC, width = (geo->ow + tiles - 1) / tiles;
+    for (int64_t m = m0; m < m1; m += 32) {
+        const int mv = m1 - m >= 32 ? 2 : 1;
+        for (int64_t t = 0; t < geo->oh; t++)
+            for (int64_t c = 0; c < geo->ow; c += width) {
+                const int nc = (int)(geo->ow - c < width ? geo->ow - c : width);
+                ctile_any(wt, x, goff, k4, t * geo->rstep + c * geo->cstep, m, mv, nc, geo->cstep, t * geo->ow + c, o);
+            }
+    }
+}

@@ -36,6 +36,10 @@ typedef struct qconv_state {
     int64_t *goff;            /* [k4] */
     uint8_t *ybuf;            /* [mg][oh * pw] */
     er_qgemm_gather_fn gather;
+    /* small planes (lanes over rows) without im2col: the channels-in-lanes kernel reads
+     * the words of x4 in place, through goff and the output position */
+    bool tconv;
+    er_qgemm_t_conv_fn tconv_fn;
     er_qgemm_pack4_fn pack4;
     er_qdw_pad_fn pad;        /* pads a channel plane (direct and depthwise forms) */
     /* depthwise 2-D (group = C_in = C_out): direct kernel on zero-point-padded planes */
@@ -200,8 +204,15 @@ static int64_t chunk_columns(const qconv_state *s)
 }
 
 /* Output channels in the lanes (er_qgemm_t_*) where 16-column vectors would leave an eighth
- * or more of their lanes idle: the 7x7 planes of deep layers fill 49 of 64. */
-static bool lanes_over_rows(const qconv_state *s) { return s->mg % 16 == 0 && (s->np - s->n) * 8 >= s->n; }
+ * or more of their lanes idle (the 7x7 planes of deep layers fill 49 of 64), or a twentieth
+ * with K deep enough that the tile's 2 weight vectors per k step weigh little: at 14x14
+ * (196 of 208) and K >= 256 the transposed kernel runs 8-10 % faster, at K below 128 the
+ * same or slower. */
+static bool lanes_over_rows(const qconv_state *s)
+{
+    const int64_t idle = s->np - s->n;
+    return s->mg % 16 == 0 && (idle * 8 >= s->n || (idle * 20 >= s->n && s->k4 * 4 >= 256));
+}
 
 static bool repack_rows_in_lanes(qconv_state *s)
 {
@@ -227,20 +238,30 @@ static bool wide_form(const qconv_state *s, const er_tensor *x)
            w->stride[2] == 1 && w->dil[1] == 1 && w->dil[2] == 1 && (pw - w->out[2]) * 12 <= pw && !lanes_over_rows(s);
 }
 
-/* Buffers of the wide form; weights reordered from (channel, tap) to (tap, channel) K. */
-static bool wide_buffers(qconv_state *s)
+/* The same kernel without im2col where the words stay in place: 2-D, no dilation, uint8
+ * input, channels per group a multiple of 4, column strides the kernel has a form for, more
+ * than one tap (a strided 1x1 conv packs only the pixels it reads; interleaving all of them
+ * costs more, 10 % at ResNet's downsampling convs). */
+static bool tconv_form(const qconv_state *s, const er_tensor *x)
+{
+    const er_nn_window *w = &s->w;
+    return x->ndim == 4 && !s->pointwise && !s->x_signed && (s->c_in / s->group) % 4 == 0 && w->dil[1] == 1 &&
+           w->dil[2] == 1 && w->stride[2] <= 2 && w->k[1] * w->k[2] > 1 && lanes_over_rows(s);
+}
+
+/* The 4-channel-interleaved padded input of the wide and tconv forms and its K group
+ * offsets; weights reordered from (channel, tap) to (tap, channel) K. */
+static bool interleaved_buffers(qconv_state *s)
 {
     const er_nn_window *w = &s->w;
     const int64_t cg4 = s->c_in / s->group / 4, taps = w->k[1] * w->k[2];
-    s->wide = true;
     s->ph = w->pad0[1] + w->in[1] + w->pad1[1];
     s->pw = w->pad0[2] + w->in[2] + w->pad1[2];
-    /* the kernel reads up to 31 words past the last column of the last group */
+    /* the wide kernel reads up to 31 words past the last column of the last group */
     s->x4 = er_aligned_alloc((size_t)(cg4 * s->ph * s->pw * 4 + (w->k[2] + 32) * 4 + 64));
     s->goff = malloc(sizeof(int64_t) * (size_t)s->k4);
-    s->ybuf = er_aligned_alloc((size_t)(s->mg * w->out[1] * s->pw + 64));
     int32_t *wr = malloc(sizeof(int32_t) * (size_t)(s->c_out * s->k4));
-    if (!s->x4 || !s->goff || !s->ybuf || !wr) {
+    if (!s->x4 || !s->goff || !wr) {
         free(wr);
         return false;
     }
@@ -257,9 +278,24 @@ static bool wide_buffers(qconv_state *s)
         }
     free(s->w32);
     s->w32 = wr;
-    s->gather = er_qgemm_gather_select();
     s->pack4 = er_qgemm_pack4_select();
     return true;
+}
+
+static bool wide_buffers(qconv_state *s)
+{
+    s->wide = true;
+    s->gather = er_qgemm_gather_select();
+    if (!interleaved_buffers(s)) return false;
+    s->ybuf = er_aligned_alloc((size_t)(s->mg * s->w.out[1] * s->pw + 64));
+    return s->ybuf != NULL;
+}
+
+static bool tconv_buffers(qconv_state *s)
+{
+    s->tconv = true;
+    s->tconv_fn = er_qgemm_t_conv_select();
+    return interleaved_buffers(s) && repack_rows_in_lanes(s);
 }
 
 /* The packed im2col of one chunk of columns (and the unpacked rows of the generic form). */
@@ -316,7 +352,8 @@ er_status er_qconv_prepare(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **o
     s->pack = er_qgemm_pack_select();
     s->row_step = 8;
     bool ok = pack_weights(s, in, n_in);
-    if (ok && wide_form(s, x)) ok = wide_buffers(s);
+    if (ok && tconv_form(s, x)) ok = tconv_buffers(s);
+    else if (ok && wide_form(s, x)) ok = wide_buffers(s);
     else if (ok) {
         if (direct_form(s, x)) ok = direct_buffers(s);
         ok = ok && packed_buffers(s);
@@ -523,6 +560,32 @@ static void run_wide(er_kctx *ctx, const qconv_state *s, const uint8_t *xg, int6
     er_parallel_for(ctx->pool, (s->mg + 7) / 8, 1, wide_rows, &t);
 }
 
+typedef struct {
+    const qconv_state *s;
+    const int32_t *w;
+    er_qgemm_conv_geom geo;
+    er_qgemm_out o;
+} tconv_task;
+
+static void tconv_rows(void *arg, int64_t begin, int64_t end, int tid)
+{
+    (void)tid;
+    const tconv_task *t = arg;
+    const qconv_state *s = t->s;
+    s->tconv_fn(t->w, s->x4, s->goff, s->k4, begin * 32, ER_MIN(end * 32, s->mg), &t->geo, &t->o);
+}
+
+static void run_tconv(er_kctx *ctx, const qconv_state *s, const uint8_t *xg, int64_t m0, int32_t yzp, bool ysigned,
+                      uint8_t *y)
+{
+    const er_nn_window *w = &s->w;
+    interleave_group(s, xg);
+    tconv_task t = { .s = s, .w = s->w32 + m0 * s->k4,
+                     .geo = { .oh = w->out[1], .ow = w->out[2], .rstep = w->stride[1] * s->pw * 4, .cstep = w->stride[2] * 4 },
+                     .o = { .bias = s->bias + m0, .mult = s->mult + m0, .zp = yzp, .is_signed = ysigned, .y = y, .ldy = s->n } };
+    er_parallel_for(ctx->pool, (s->mg + 31) / 32, 1, tconv_rows, &t);
+}
+
 er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor **out, int n_out)
 {
     (void)n_in, (void)n_out;
@@ -539,6 +602,10 @@ er_status er_qconv_run_packed(er_kctx *ctx, er_tensor **in, int n_in, er_tensor 
         for (int64_t g = 0; g < s->group; g++) {
             const uint8_t *xg = (const uint8_t *)x->data + (b * s->c_in + g * cg) * in_plane;
             const int64_t m0 = g * s->mg;
+            if (s->tconv) {
+                run_tconv(ctx, s, xg, m0, yzp, ysigned, (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n);
+                continue;
+            }
             if (s->wide) {
                 run_wide(ctx, s, xg, m0, yzp, ysigned, (uint8_t *)out[0]->data + (b * s->c_out + m0) * s->n);
                 continue;

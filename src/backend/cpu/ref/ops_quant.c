@@ -7,6 +7,7 @@
 
 #include "backend/cpu/qadd.h"
 #include "backend/cpu/qfake.h"
+#include "backend/cpu/qgather.h"
 #include "backend/cpu/qgemm_conv.h"
 #include "backend/cpu/qgemm_matmul.h"
 #include "backend/cpu/qmaxpool.h"
@@ -859,6 +860,7 @@ const er_op er_ops_quant[] = {
     { .name = "MaxPool", .domain = "edgerun", .infer = er_nn_maxpool_infer, .run = er_qmaxpool_run },
     { .name = "QAdd", .domain = "edgerun", .infer = er_qadd_infer, .run = er_qadd_run },
     { .name = "QuantDequant", .domain = "edgerun", .infer = er_qfake_infer, .run = er_qfake_run },
+    { .name = "GatherDQ", .domain = "edgerun", .infer = er_qgather_infer, .run = er_qgather_run },
     { .name = "QGemmDQ", .domain = "edgerun", .infer = er_qgemm_dq_infer, .run = er_qgemm_dq_run,
       .prepare = er_qmm_prepare, .release = er_qmm_release },
     { .name = "QGemm", .domain = "edgerun", .infer = qgemm_infer, .run = qgemm_run, .prepare = er_qmm_prepare,
