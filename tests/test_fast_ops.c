@@ -664,6 +664,35 @@ static const conv_case wide_dw_cases[] = {
     { 1, 2, 6, 112, 2, 3, 3, 2, 2, 1, 1, 1, 2, false, false },    /* aligned, MobileNet width */
 };
 
+/* ---- Depthwise 3×3 stride 2 (depthwise_avx512.c): rows with one column of padding swept with
+ * the odd lanes carried from chunk to chunk (any width: aligned or not, block tails, chunks past
+ * the row from extra end padding), and output rows of at most 7 packed two to a vector (odd
+ * row counts, row stride 1 and 3, other column paddings, a single output row). */
+static const conv_case dw_s2_cases[] = {
+    { 1, 4, 10, 56, 4, 3, 3, 2, 2, 1, 1, 1, 4, true, false },     /* MobileNet width 56 */
+    { 1, 3, 9, 57, 3, 3, 3, 2, 2, 1, 1, 1, 3, true, false },      /* odd width, second block tail */
+    { 1, 3, 8, 17, 3, 3, 3, 2, 2, 1, 1, 1, 3, false, false },     /* 9 outputs a row */
+    { 1, 2, 6, 40, 2, 3, 3, 2, 2, 1, 5, 1, 2, true, false },      /* end padding: chunks past the row */
+    { 1, 2, 6, 64, 2, 3, 3, 2, 2, 1, 33, 1, 2, true, false },     /* aligned rows, a chunk past the row */
+    { 1, 3, 7, 70, 3, 3, 3, 1, 2, 1, 1, 1, 3, true, false },      /* stride (1,2) */
+    { 2, 5, 14, 14, 5, 3, 3, 2, 2, 1, 1, 1, 5, true, false },     /* MobileNet 14×14 → 7×7, batch 2 */
+    { 1, 4, 13, 13, 4, 3, 3, 2, 2, 1, 1, 1, 4, true, false },     /* 7×7 out from odd input */
+    { 1, 3, 9, 8, 3, 3, 3, 1, 2, 1, 1, 1, 3, true, false },       /* pairs with row stride 1 */
+    { 1, 3, 11, 12, 3, 3, 3, 3, 2, 1, 1, 1, 3, false, false },    /* pairs with row stride 3 */
+    { 1, 4, 9, 11, 4, 3, 3, 2, 2, 0, 0, 1, 4, true, false },      /* pairs unpadded */
+    { 1, 4, 6, 9, 4, 3, 3, 2, 2, 2, 2, 1, 4, true, false },       /* pairs pad 2 */
+    { 1, 2, 2, 5, 2, 3, 3, 2, 2, 1, 1, 1, 2, true, false },       /* one output row */
+};
+
+static void dw_s2_suite(er_threadpool *pool)
+{
+    for (size_t i = 0; i < ER_ARRAY_LEN(dw_s2_cases); i++) {
+        check_conv(&dw_s2_cases[i], pool, ER_ACT_NONE, false);
+        check_conv(&dw_s2_cases[i], pool, ER_ACT_CLIP, false);
+        check_conv(&dw_s2_cases[i], pool, ER_ACT_RELU, true);
+    }
+}
+
 static const pool_case wide_pool_cases[] = {
     { 3, 9, 37, 3, 3, 2, 2, 1, 1, 1, 0 },    /* stride 2, row tail */
     { 3, 9, 41, 2, 2, 2, 2, 0, 0, 1, 1 },    /* 2×2 ceil mode: last window overhangs */
@@ -772,6 +801,7 @@ int main(void)
             check_binary(pool);
             check_fused_broadcast(pool);
             wide_dw_pool_suite(pool);
+            dw_s2_suite(pool);
             er_threadpool_free(pool);
         }
     }

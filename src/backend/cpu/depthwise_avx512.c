@@ -3,8 +3,10 @@
  * place: zero padding comes from masked loads (masked-off lanes never touch memory), so the
  * caller copies nothing. 3×3 stride-1 planes whose output rows are as wide as the input rows
  * run over the flattened plane, 16 outputs per step whatever the width (7×7 and 14×14 planes
- * would waste most lanes row by row); column edges are per-lane masks. Other planes go row by
- * row, stride 2 split into even and odd columns by permutes. The _clamp entries also apply
+ * would waste most lanes row by row); column edges are per-lane masks. 3×3 stride-2 planes
+ * put two output rows in a vector when rows are at most 7 wide, and otherwise (one column of
+ * padding) sweep each row once, two loads a kernel row. Other planes go row by row, stride 2
+ * split into even and odd columns by permutes. The _clamp entries also apply
  * min(max(y, lo), hi) (ReLU, Clip) before the store; the multi-plane one builds the load masks
  * of small flat planes once for all its planes. Everything else uses the auto-vectorized
  * template. */
@@ -252,61 +254,165 @@ static inline __m512 taps3(const float *r, int c0, int sw, const col_masks *cm, 
     return _mm512_fmadd_ps(w[2], t2, acc);
 }
 
-/* Stride 2 with one column of padding on 64-byte aligned rows (iw a multiple of 16, like the
- * 112-wide MobileNet planes): c0 + 1 is then aligned, and three aligned loads replace four
- * that each straddle two cache lines (the cost of the general path). Taps 1 and 2 are the
- * even and odd lanes of the block pair at c0 + 1; tap 0 is the odd lanes moved up one lane,
- * lane 0 taking column c0 from the block before (m: masks of the blocks at c0 - 15, c0 + 1,
- * c0 + 17). */
-static inline __m512 taps3_s2_aligned(const float *r, int c0, const __mmask16 *m, const __m512 *w, __m512 acc)
+/* The 16 floats of row r from column c (c >= 0), zero past the row's iw. With whole (iw and c
+ * multiples of 16) a block lies whole inside the row or whole past it. */
+static inline __attribute__((always_inline)) __m512 row_block(const float *r, int c, int iw, bool whole)
+{
+    if (whole) return c < iw ? _mm512_loadu_ps(r + c) : _mm512_setzero_ps();
+    if (c + 16 <= iw) return _mm512_loadu_ps(r + c);
+    return c < iw ? _mm512_maskz_loadu_ps(lanes(0, iw - c), r + c) : _mm512_setzero_ps();
+}
+
+/* Stride 2 with one column of padding: chunk o's input columns from 2·o are two blocks, read
+ * whole inside the row (on 64-byte aligned rows, like the 112-wide MobileNet planes, they
+ * never straddle cache lines). Taps 1 and 2 are the blocks' even and odd lanes; tap 0 is the
+ * odd lanes moved up one lane, lane 0 taking the last odd lane of the chunk before (prev:
+ * zero left of the row, the padding column), so a kernel row costs two loads, not four. */
+static inline __attribute__((always_inline)) __m512 taps3_s2_pad1(const float *r, int c, int iw, bool whole,
+                                                                   __m512 *prev, const __m512 *w, __m512 acc)
 {
     if (!r) return acc;
-    const __m512 p = load_at(m[0], r, c0 - 15), a = load_at(m[1], r, c0 + 1), b = load_at(m[2], r, c0 + 17);
+    const __m512 a = row_block(r, c, iw, whole), b = row_block(r, c + 16, iw, whole);
     const __m512 odd = deinterleave(a, b, true);
-    const __m512 t0 = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(odd), _mm512_castps_si512(p), 15));
-    acc = _mm512_fmadd_ps(w[0], t0, acc);
+    const __m512i up = _mm512_alignr_epi32(_mm512_castps_si512(odd), _mm512_castps_si512(*prev), 15);
+    *prev = odd;
+    acc = _mm512_fmadd_ps(w[0], _mm512_castsi512_ps(up), acc);
     acc = _mm512_fmadd_ps(w[1], deinterleave(a, b, false), acc);
     return _mm512_fmadd_ps(w[2], odd, acc);
 }
 
-static bool s2_aligned(const er_dw_geom *g, const float *x)
+static inline __attribute__((always_inline)) void s2_pad1_rows(const er_dw_geom *g, const float *x, const float *k,
+                                                                float bias, float *y, const __m512 *clamp, bool whole)
 {
-    return g->sw == 2 && g->pw == 1 && g->iw % 16 == 0 && ((uintptr_t)x & 63) == 0;
+    __m512 w[9];
+    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(k[i]);
+    const __m512 vb = _mm512_set1_ps(bias);
+    const int ih = g->ih, iw = g->iw, ow = g->ow;
+    for (int oh = 0; oh < g->oh; oh++) {
+        const float *r[3];
+        for (int kh = 0; kh < 3; kh++) {
+            const int row = oh * g->sh - g->ph + kh;
+            r[kh] = row >= 0 && row < ih ? x + (size_t)row * iw : NULL;
+        }
+        __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0;
+        float *yr = y + (size_t)oh * ow;
+        for (int o = 0; o < ow; o += 16) {
+            const __m512 a0 = taps3_s2_pad1(r[0], 2 * o, iw, whole, &p0, w, vb);
+            const __m512 a1 = taps3_s2_pad1(r[1], 2 * o, iw, whole, &p1, w + 3, _mm512_setzero_ps());
+            const __m512 a2 = taps3_s2_pad1(r[2], 2 * o, iw, whole, &p2, w + 6, _mm512_setzero_ps());
+            store_lanes(yr + o, lanes(0, ow - o), _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
+        }
+    }
 }
 
-/* Column chunk by column chunk, so each chunk's masks are computed once for all rows. */
+static void dw3x3_s2_pad1(const er_dw_geom *g, const float *x, const float *k, float bias, float *y,
+                          const __m512 *clamp)
+{
+    if (g->iw % 16 == 0)
+        s2_pad1_rows(g, x, k, bias, y, clamp, true);
+    else
+        s2_pad1_rows(g, x, k, bias, y, clamp, false);
+}
+
+/* Column chunks per block of dw3x3_rows: their masks stay on the stack while the block's rows
+ * are swept in order, so the plane streams through the cache once (a plane of 112×112 floats
+ * overflows L1 and was re-read from L2 for each column chunk). */
+#define DW_ROW_CHUNKS 8
+
+typedef struct chunk_geom {
+    col_masks cm;
+    __mmask16 store;
+    int c0;
+} chunk_geom;
+
+static void chunk_geom_init(const er_dw_geom *g, int o, chunk_geom *c)
+{
+    const int n = ER_MIN(16, g->ow - o), c0 = o * g->sw - g->pw, iw = g->iw;
+    c->c0 = c0;
+    c->cm = chunk_masks(c0, n, iw, g->sw, 3);
+    c->store = lanes(0, n);
+}
+
+/* Output rows in order, for each the column chunks [o0, o0 + 16·nc). */
 static void dw3x3_rows(const er_dw_geom *g, const float *x, const float *k, float bias, float *y,
                        const __m512 *clamp)
 {
     __m512 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(k[i]);
     const __m512 vb = _mm512_set1_ps(bias);
-    const int ih = g->ih, iw = g->iw, oh_n = g->oh, ow_n = g->ow, sh = g->sh, sw = g->sw, ph = g->ph, pw = g->pw;
-    const bool aligned = s2_aligned(g, x);
-    for (int o = 0; o < ow_n; o += 16) {
-        int n = ER_MIN(16, ow_n - o), c0 = o * sw - pw;
-        const col_masks cm = chunk_masks(c0, n, iw, sw, 3);
-        const __mmask16 am[3] = { lanes(15 - c0, iw + 15 - c0), lanes(-c0 - 1, iw - c0 - 1),
-                                  lanes(-c0 - 17, iw - c0 - 17) };
-        const __mmask16 store = lanes(0, n);
+    const int ih = g->ih, iw = g->iw, oh_n = g->oh, ow_n = g->ow, sh = g->sh, sw = g->sw, ph = g->ph;
+    chunk_geom cg[DW_ROW_CHUNKS];
+    for (int o0 = 0; o0 < ow_n; o0 += 16 * DW_ROW_CHUNKS) {
+        const int nc = ER_MIN(DW_ROW_CHUNKS, (ow_n - o0 + 15) / 16);
+        for (int c = 0; c < nc; c++) chunk_geom_init(g, o0 + 16 * c, &cg[c]);
         for (int oh = 0; oh < oh_n; oh++) {
             const float *r[3];
             for (int kh = 0; kh < 3; kh++) {
                 int row = oh * sh - ph + kh;
                 r[kh] = row >= 0 && row < ih ? x + (size_t)row * iw : NULL;
             }
-            __m512 a0, a1, a2;
-            if (aligned) {
-                a0 = taps3_s2_aligned(r[0], c0, am, w, vb);
-                a1 = taps3_s2_aligned(r[1], c0, am, w + 3, _mm512_setzero_ps());
-                a2 = taps3_s2_aligned(r[2], c0, am, w + 6, _mm512_setzero_ps());
-            } else {
-                a0 = taps3(r[0], c0, sw, &cm, w, vb);
-                a1 = taps3(r[1], c0, sw, &cm, w + 3, _mm512_setzero_ps());
-                a2 = taps3(r[2], c0, sw, &cm, w + 6, _mm512_setzero_ps());
+            float *yr = y + (size_t)oh * ow_n + o0;
+            for (int c = 0; c < nc; c++) {
+                const chunk_geom *q = &cg[c];
+                const __m512 a0 = taps3(r[0], q->c0, sw, &q->cm, w, vb);
+                const __m512 a1 = taps3(r[1], q->c0, sw, &q->cm, w + 3, _mm512_setzero_ps());
+                const __m512 a2 = taps3(r[2], q->c0, sw, &q->cm, w + 6, _mm512_setzero_ps());
+                store_lanes(yr + 16 * c, q->store, _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
             }
-            store_lanes(y + (size_t)oh * ow_n + o, store, _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
         }
+    }
+}
+
+/* 3×3 stride 2 with output rows of at most 7 (the 7×7 planes of 14×14 inputs): a row pair
+ * shares one vector, so the lanes of row by row (7 of 16) fill to 14. Each kernel row loads
+ * the 16 input columns from c0 of both input rows; one permute per tap gathers column
+ * c0 + 2j + t of the top row into lane j and of the bottom row into lane ow + j, which is
+ * the pair's layout in y. */
+static bool s2_pairs(const er_dw_geom *g)
+{
+    return g->kh == 3 && g->kw == 3 && g->sw == 2 && g->ow <= 7;
+}
+
+/* The 16 floats of input row row from column -pw (lanes m inside the row). */
+static inline __m512 pair_row(const float *x, int ih, int iw, int pw, int row, __mmask16 m)
+{
+    if (row < 0 || row >= ih) return _mm512_setzero_ps();
+    return load_at(m, x, (ptrdiff_t)row * iw - pw);
+}
+
+static inline __m512 pair_taps(__m512 a, __m512 b, const __m512i *idx, const __m512 *w, __m512 acc)
+{
+    acc = _mm512_fmadd_ps(w[0], _mm512_permutex2var_ps(a, idx[0], b), acc);
+    acc = _mm512_fmadd_ps(w[1], _mm512_permutex2var_ps(a, idx[1], b), acc);
+    return _mm512_fmadd_ps(w[2], _mm512_permutex2var_ps(a, idx[2], b), acc);
+}
+
+static void dw3x3_s2_pairs(const er_dw_geom *g, const float *x, const float *k, float bias, float *y,
+                           const __m512 *clamp)
+{
+    __m512 w[9];
+    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(k[i]);
+    const int ow = g->ow, sh = g->sh, ph = g->ph;
+    const __m512i j = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __mmask16 top = _mm512_cmplt_epi32_mask(j, _mm512_set1_epi32(ow));
+    /* lane j: 2j (top) or 16 + 2(j - ow) (bottom); lanes past 2·ow are never stored */
+    const __m512i even = _mm512_mask_blend_epi32(top, _mm512_add_epi32(_mm512_slli_epi32(j, 1),
+                                                                        _mm512_set1_epi32(16 - 2 * ow)),
+                                                 _mm512_slli_epi32(j, 1));
+    const __m512i idx[3] = { even, _mm512_add_epi32(even, _mm512_set1_epi32(1)),
+                             _mm512_add_epi32(even, _mm512_set1_epi32(2)) };
+    const __mmask16 m = lanes(g->pw, g->iw + g->pw);
+    const int ih = g->ih, iw = g->iw, pw = g->pw;
+    const __m512 vb = _mm512_set1_ps(bias);
+    for (int oh = 0; oh < g->oh; oh += 2) {
+        const bool two = oh + 1 < g->oh;
+        /* a bottom row past the output reads as padding */
+        const int r = oh * sh - ph, rb = two ? r + sh : -3;
+        const __m512 z = _mm512_setzero_ps();
+        __m512 a0 = pair_taps(pair_row(x, ih, iw, pw, r, m), pair_row(x, ih, iw, pw, rb, m), idx, w, vb);
+        __m512 a1 = pair_taps(pair_row(x, ih, iw, pw, r + 1, m), pair_row(x, ih, iw, pw, rb + 1, m), idx, w + 3, z);
+        __m512 a2 = pair_taps(pair_row(x, ih, iw, pw, r + 2, m), pair_row(x, ih, iw, pw, rb + 2, m), idx, w + 6, z);
+        store_lanes(y + (size_t)oh * ow, lanes(0, two ? 2 * ow : ow), _mm512_add_ps(a0, _mm512_add_ps(a1, a2)), clamp);
     }
 }
 
@@ -333,6 +439,10 @@ static void dw_in_place(const er_dw_geom *g, const float *x, const float *k, flo
     if (g->oh <= 0 || g->ow <= 0) return;
     if (g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && g->ow == g->iw)
         dw3x3_flat(g, x, k, bias, y, clamp);
+    else if (s2_pairs(g))
+        dw3x3_s2_pairs(g, x, k, bias, y, clamp);
+    else if (g->kh == 3 && g->kw == 3 && g->sw == 2 && g->pw == 1)
+        dw3x3_s2_pad1(g, x, k, bias, y, clamp);
     else
         dw_rows(g, x, k, bias, y, clamp);
 }
