@@ -213,15 +213,14 @@ void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K
                    (M + k->mr - 1) / k->mr, (N + k->nr - 1) / k->nr };
     int T = er_threadpool_size(pool);
     /* Split the dimension whose panels divide more evenly among the threads (7 column panels
-     * over 2 threads leave one idle an eighth of the time; 43 row panels do not). When A (the
-     * weights) is larger than L2, rows even at up to 1/8 more work per thread: each thread
-     * then streams only its share of the weights from memory. Otherwise columns on a tie,
-     * since a row split packs every B panel per thread (and a prepacked B holds the weights). */
+     * over 2 threads leave one idle an eighth of the time; 43 row panels do not). On a tie,
+     * rows when A is larger than L2: each thread then streams only its half of the weights
+     * from memory, and columns otherwise, since a row split packs every B panel per thread
+     * (and a prepacked B holds the weights). */
     int64_t cost_n = (int64_t)((j.n_panels + T - 1) / T) * j.m_panels;
     int64_t cost_m = (int64_t)((j.m_panels + T - 1) / T) * j.n_panels;
     bool a_large = (int64_t)M * K * (int64_t)sizeof(float) > ((int64_t)1 << 20);
-    bool rows_first = a_large && !b->packed;
-    j.split_n = T == 1 || (rows_first ? 8 * cost_m > 9 * cost_n : cost_n <= cost_m);
+    j.split_n = T == 1 || cost_n < cost_m || (cost_n == cost_m && (!a_large || b->packed));
     int64_t units = j.split_n ? j.n_panels : j.m_panels;
     /* A row split packs every B panel in each chunk: one chunk per thread. Column chunks pack
      * only their own panels, so they stay small for balance. */
