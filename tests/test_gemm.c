@@ -31,19 +31,29 @@ static void check_case(const er_sgemm_kernel *k, er_threadpool *pool, int M, int
     /* When ta, A is read as A[k*lda+m]: the same buffer viewed as K×M. */
     float *ws = er_aligned_alloc(sizeof(float) * er_sgemm_workspace_floats(k, N, er_threadpool_size(pool)));
     er_dense_b db = { B, tb ? K : N, tb };
-    er_sgemm_b b = { er_pack_b_dense, &db };
+    er_sgemm_b b = { er_pack_b_dense, &db, NULL, NULL, 0 };
     er_gemm_epilogue ep = { bias ? bm : NULL, NULL, residual ? res : NULL, N, act, 0.0f, 6.0f };
     er_sgemm(pool, k, M, N, K, pa, &b, C, N, &ep, ws);
     /* The same product with B packed up front and read in place: the same result exactly. */
     float *pb = er_aligned_alloc(sizeof(float) * er_sgemm_packed_b_floats(k, K, N));
     float *C2 = malloc(sizeof(float) * (size_t)M * N);
     er_sgemm_pack_b(k, er_pack_b_dense, &db, K, N, pb);
-    er_sgemm_b prepacked = { NULL, NULL, pb };
+    er_sgemm_b prepacked = { NULL, NULL, pb, NULL, 0 };
     er_sgemm(pool, k, M, N, K, pa, &prepacked, C2, N, &ep, NULL);
     checks++;
     if (M * N > 0 && memcmp(C, C2, sizeof(float) * (size_t)M * N) != 0) {
         failures++;
         printf("FAIL %s M=%d N=%d K=%d ta=%d tb=%d: prepacked B differs\n", er_isa_name(k->isa), M, N, K, ta, tb);
+    }
+    /* And with B's rows readable in place (taken for full panels when M is small). */
+    if (!tb) {
+        er_sgemm_b rows = { er_pack_b_dense, &db, NULL, B, N };
+        er_sgemm(pool, k, M, N, K, pa, &rows, C2, N, &ep, ws);
+        checks++;
+        if (M * N > 0 && memcmp(C, C2, sizeof(float) * (size_t)M * N) != 0) {
+            failures++;
+            printf("FAIL %s M=%d N=%d K=%d ta=%d: B read in place differs\n", er_isa_name(k->isa), M, N, K, ta);
+        }
     }
     free(C2);
     er_aligned_free(pb);

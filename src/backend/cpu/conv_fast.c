@@ -349,7 +349,7 @@ static void conv_gemm(er_kctx *ctx, const conv_state *s, const er_tensor *x, flo
             size_t yoff = ((size_t)bi * s->group + gi) * s->cg_out * n;
             er_dense_b dense = { xg, (int)in_plane, false };
             im2col_src src = { xg, g };
-            er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_dense_for(s->k), &dense }
+            er_sgemm_b bsrc = s->kind == CONV_1X1 ? (er_sgemm_b){ er_pack_dense_for(s->k), &dense, NULL, xg, (int)in_plane }
                                                   : (er_sgemm_b){ s->k->isa == ER_ISA_AVX512 ? er_pack_im2col_avx512
                                                                                              : er_pack_im2col_ref,
                                                                   &src };

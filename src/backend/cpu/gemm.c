@@ -22,13 +22,13 @@ const er_sgemm_kernel *er_sgemm_kernel_for(er_isa isa)
 
 const er_sgemm_kernel *er_sgemm_kernel_select(void) { return er_sgemm_kernel_for(er_cpu_isa()); }
 
-void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                           int nr, bool accumulate)
 {
     float acc[4 * 8] = { 0 };
     for (int k = 0; k < kc; k++)
         for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 8; j++) acc[i * 8 + j] += a[k * 4 + i] * b[k * 8 + j];
+            for (int j = 0; j < nr; j++) acc[i * 8 + j] += a[k * 4 + i] * b[(size_t)k * ldb + j];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++)
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i * 8 + j] : acc[i * 8 + j];
@@ -147,6 +147,7 @@ typedef struct {
     const er_gemm_epilogue *ep;
     float *ws;
     bool split_n;
+    bool direct_b;            /* full B panels read from b->rows in place */
     int m_panels, n_panels;
 } gemm_job;
 
@@ -169,6 +170,7 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
             } else {
                 for (int np = nc0; np < nc1; np++) {
                     int n0 = np * NR;
+                    if (j->direct_b && j->N - n0 >= NR) continue;
                     j->b->pack(j->b->ctx, k0, kc, n0, ER_MIN(NR, j->N - n0), NR,
                                buf + (size_t)(np - nc0) * kc * NR);
                 }
@@ -180,8 +182,11 @@ static void gemm_range(const gemm_job *j, int mp0, int mp1, int np0, int np1, fl
                 int m0 = mp * MR, mr = ER_MIN(MR, j->M - m0);
                 for (int np = nc0; np < nc1; np++) {
                     int n0 = np * NR, nr = ER_MIN(NR, j->N - n0);
-                    k->ukernel(kc, a, bblk + (size_t)(np - nc0) * kc * NR,
-                               j->C + (size_t)m0 * j->ldc + n0, j->ldc, mr, nr, k0 > 0);
+                    float *c = j->C + (size_t)m0 * j->ldc + n0;
+                    if (j->direct_b && nr == NR)
+                        k->ukernel(kc, a, j->b->rows + (size_t)k0 * j->b->ldb + n0, j->b->ldb, c, j->ldc, mr, nr, k0 > 0);
+                    else
+                        k->ukernel(kc, a, bblk + (size_t)(np - nc0) * kc * NR, NR, c, j->ldc, mr, nr, k0 > 0);
                 }
                 if (last && epilogue) epilogue(j->ep, j->C, j->ldc, m0, m0 + mr, nc0 * NR, ER_MIN(j->N, nc1 * NR));
             }
@@ -209,8 +214,9 @@ void er_sgemm(er_threadpool *pool, const er_sgemm_kernel *k, int M, int N, int K
         er_gemm_epilogue_apply(ep, C, ldc, 0, M, 0, N);
         return;
     }
-    gemm_job j = { k, M, N, K, packed_a, b, C, ldc, ep, ws, true,
+    gemm_job j = { k, M, N, K, packed_a, b, C, ldc, ep, ws, true, false,
                    (M + k->mr - 1) / k->mr, (N + k->nr - 1) / k->nr };
+    j.direct_b = b->rows && !b->packed && j.m_panels <= 3;
     int T = er_threadpool_size(pool);
     /* Split the dimension whose panels divide more evenly among the threads (7 column panels
      * over 2 threads leave one idle an eighth of the time; 43 row panels do not). On a tie,

@@ -37,9 +37,10 @@ typedef struct er_gemm_epilogue {
     float alpha, beta;
 } er_gemm_epilogue;
 
-/* Computes acc[MR×NR] = sum_k a[k*MR + i] * b[k*NR + j] and stores (accumulate: adds)
- * the top-left mr×nr corner into c with row stride ldc. */
-typedef void (*er_sgemm_ukernel_fn)(int kc, const float *a, const float *b, float *c, int ldc,
+/* Computes acc[MR×NR] = sum_k a[k*MR + i] * b[k*ldb + j] and stores (accumulate: adds)
+ * the top-left mr×nr corner into c with row stride ldc. ldb is NR for packed panels; a
+ * full panel may also be read straight from a row-major B (any ldb, no alignment). */
+typedef void (*er_sgemm_ukernel_fn)(int kc, const float *a, const float *b, int ldb, float *c, int ldc,
                                     int mr, int nr, bool accumulate);
 
 typedef struct er_sgemm_kernel {
@@ -68,6 +69,11 @@ typedef struct er_sgemm_b {
     er_pack_b_fn pack;
     void *ctx;
     const float *packed;
+    /* Optional: B is also row-major at rows (row stride ldb). With few rows of A, full panels
+     * are then read in place: the micro-kernel reuses each panel only M/MR times, too few
+     * to pay for copying it (a 16-channel 1×1 conv spent as long packing as multiplying). */
+    const float *rows;
+    int ldb;
 } er_sgemm_b;
 
 /* Packs all of B (pack and ctx as in er_sgemm_b) into the prepacked layout above;
@@ -107,11 +113,11 @@ void er_gemm_epilogue_avx2(const er_gemm_epilogue *ep, float *C, int ldc, int m0
 void er_gemm_epilogue_avx512(const er_gemm_epilogue *ep, float *C, int ldc, int m0, int m1, int n0, int n1);
 
 /* Portable reference micro-kernel and per-ISA ones (only call those the CPU supports). */
-void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_ref(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                           int nr, bool accumulate);
-void er_sgemm_ukernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_avx2(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                            int nr, bool accumulate);
-void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                              int nr, bool accumulate);
 
 #endif

@@ -6,14 +6,14 @@
 #define MR 6
 #define NR 16
 
-void er_sgemm_ukernel_avx2(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_avx2(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                            int nr, bool accumulate)
 {
     __m256 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_load_ps(b + k * NR);
-        __m256 b1 = _mm256_load_ps(b + k * NR + 8);
+        __m256 b0 = _mm256_loadu_ps(b + (size_t)k * ldb);
+        __m256 b1 = _mm256_loadu_ps(b + (size_t)k * ldb + 8);
         const float *ak = a + k * MR;
         for (int i = 0; i < MR; i++) {
             __m256 ai = _mm256_broadcast_ss(ak + i);

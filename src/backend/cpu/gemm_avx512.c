@@ -34,7 +34,7 @@ static ER_ALWAYS_INLINE void store_row(const int vecs, bool full, __mmask16 m0, 
 
 /* rows ≤ MR and vecs ∈ {1, 2} are compile-time constants at every call, so the branches on
  * them fold away and acc stays in registers. */
-static ER_ALWAYS_INLINE void tile(const int rows, const int vecs, int kc, const float *a, const float *b,
+static ER_ALWAYS_INLINE void tile(const int rows, const int vecs, int kc, const float *a, const float *b, int ldb,
                                   float *c, int ldc, int mr, int nr, bool accumulate)
 {
     __m512 acc[MR][2];
@@ -43,8 +43,8 @@ static ER_ALWAYS_INLINE void tile(const int rows, const int vecs, int kc, const 
     ER_ZERO(6); ER_ZERO(7); ER_ZERO(8); ER_ZERO(9); ER_ZERO(10); ER_ZERO(11);
 #undef ER_ZERO
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b + k * NR);
-        __m512 b1 = vecs > 1 ? _mm512_load_ps(b + k * NR + 16) : b0;
+        __m512 b0 = _mm512_loadu_ps(b + (size_t)k * ldb);
+        __m512 b1 = vecs > 1 ? _mm512_loadu_ps(b + (size_t)k * ldb + 16) : b0;
         const float *ak = a + k * MR;
         /* Weights of late layers (9 MiB per ResNet conv) come from DRAM: the hardware
          * prefetcher does not run far enough ahead of 48-byte broadcast steps. */
@@ -76,16 +76,16 @@ static ER_ALWAYS_INLINE void tile(const int rows, const int vecs, int kc, const 
 #undef ER_STORE
 }
 
-void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, int ldc, int mr,
+void er_sgemm_ukernel_avx512(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int mr,
                              int nr, bool accumulate)
 {
     if (nr > 16) {
-        if (mr > 8) tile(12, 2, kc, a, b, c, ldc, mr, nr, accumulate);
-        else if (mr > 4) tile(8, 2, kc, a, b, c, ldc, mr, nr, accumulate);
-        else tile(4, 2, kc, a, b, c, ldc, mr, nr, accumulate);
+        if (mr > 8) tile(12, 2, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
+        else if (mr > 4) tile(8, 2, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
+        else tile(4, 2, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
     } else {
-        if (mr > 8) tile(12, 1, kc, a, b, c, ldc, mr, nr, accumulate);
-        else if (mr > 4) tile(8, 1, kc, a, b, c, ldc, mr, nr, accumulate);
-        else tile(4, 1, kc, a, b, c, ldc, mr, nr, accumulate);
+        if (mr > 8) tile(12, 1, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
+        else if (mr > 4) tile(8, 1, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
+        else tile(4, 1, kc, a, b, ldb, c, ldc, mr, nr, accumulate);
     }
 }
