@@ -1,5 +1,6 @@
 /* INT8 kernels and the quantization tool's building blocks:
  *  - the VNNI GEMM and the SSE packer agree bit for bit with their portable references;
+ *  - the VNNI channels-in-lanes conv kernel (7- and 14-wide tiles) equals its reference;
  *  - the portable GEMM equals a plain int32 triple loop with the same float requantization;
  *  - the packed QLinearConv (prepare + run) matches the reference QLinearConv op within 1 LSB;
  *  - the ONNX writer round-trips a graph through the reader;
@@ -122,6 +123,40 @@ static void test_pack4(void)
             CHECK(memcmp(d0, d1, (size_t)(n * rows * 4)) == 0, "AVX-512 pack4 n %lld stride %lld differs",
                   (long long)n, (long long)sw);
         }
+}
+
+/* The VNNI channels-in-lanes conv kernel against its portable reference, bit for bit, on
+ * plane shapes that take each tile form: 7-wide segments paired within a row (14 wide) and
+ * across rows (7 wide, 21 wide), widths that never pair (13: 7 + 6; 9: 5 + 4; 8; a single
+ * 7-wide row), column steps 4 and 8, 32-row blocks and 16-row remainders. Rows outside
+ * [m0, m1) must stay untouched. */
+static void test_tconv_kernel(int64_t oh, int64_t ow, int64_t cstep, int64_t m0, int64_t m1, bool is_signed)
+{
+    if (!have_vnni()) return;
+    const int64_t M = 64, k4 = 37, rstep = ow * cstep + 12, plane = oh * rstep + 64, n = oh * ow;
+    uint8_t *x = malloc((size_t)(k4 * plane));
+    int32_t *wt = malloc(sizeof(int32_t) * (size_t)(M * k4)), *bias = malloc(sizeof(int32_t) * (size_t)M);
+    float *mult = malloc(sizeof(float) * (size_t)M);
+    int64_t goff[37];
+    uint8_t *y0 = malloc((size_t)(M * n)), *y1 = malloc((size_t)(M * n));
+    for (int64_t i = 0; i < k4 * plane; i++) x[i] = (uint8_t)rnd();
+    for (int64_t i = 0; i < M * k4; i++) wt[i] = (int32_t)rnd() ^ (int32_t)(rnd() << 24);
+    for (int64_t g = 0; g < k4; g++) goff[g] = g * 7 % k4 * plane;
+    for (int64_t m = 0; m < M; m++) {
+        bias[m] = (int32_t)(rnd() % 40001) - 20000;
+        mult[m] = 0.0004f + 0.0001f * (float)(rnd() % 20);
+    }
+    memset(y0, 0xa5, (size_t)(M * n));
+    memset(y1, 0xa5, (size_t)(M * n));
+    er_qgemm_out o = { .bias = bias, .mult = mult, .zp = is_signed ? -5 : 120, .is_signed = is_signed, .y = y0, .ldy = n };
+    const er_qgemm_conv_geom geo = { .oh = oh, .ow = ow, .rstep = rstep, .cstep = cstep };
+    er_qgemm_t_conv_ref(wt, x, goff, k4, m0, m1, &geo, &o);
+    o.y = y1;
+    er_qgemm_t_conv_avx512vnni(wt, x, goff, k4, m0, m1, &geo, &o);
+    CHECK(memcmp(y0, y1, (size_t)(M * n)) == 0, "VNNI t_conv %lldx%lld cstep %lld rows %lld-%lld%s differs from the "
+          "reference", (long long)oh, (long long)ow, (long long)cstep, (long long)m0, (long long)m1,
+          is_signed ? " int8" : "");
+    free(x), free(wt), free(bias), free(mult), free(y0), free(y1);
 }
 
 typedef struct {
@@ -508,6 +543,13 @@ int main(void)
         { 32, 7, 7, 64, 2, 3, 3, 1, 1, false }, { 16, 11, 11, 80, 1, 3, 3, 2, 1, false },
     };
     for (size_t i = 0; i < ER_ARRAY_LEN(convs); i++) test_qconv_packed(&convs[i]);
+    const int64_t tconv_geoms[][3] = { { 7, 7, 4 }, { 7, 7, 8 }, { 14, 14, 4 }, { 5, 13, 4 }, { 3, 21, 8 },
+                                       { 6, 9, 4 }, { 1, 7, 4 }, { 4, 8, 8 } };
+    for (size_t i = 0; i < ER_ARRAY_LEN(tconv_geoms); i++) {
+        test_tconv_kernel(tconv_geoms[i][0], tconv_geoms[i][1], tconv_geoms[i][2], 0, 64, false);
+        test_tconv_kernel(tconv_geoms[i][0], tconv_geoms[i][1], tconv_geoms[i][2], 16, 64, true);
+        test_tconv_kernel(tconv_geoms[i][0], tconv_geoms[i][1], tconv_geoms[i][2], 0, 48, false);
+    }
     test_pack4();
     test_writer_roundtrip();
     test_quantize_errors();
