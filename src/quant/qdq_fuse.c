@@ -112,6 +112,27 @@ static bool clamp_implied(const er_graph *g, const er_node *act, float scale, co
     return lo_ok && hi_ok;
 }
 
+/* The QuantizeLinear (per-tensor, float scale) that alone reads value v, possibly through a
+ * Relu (or Clip, with clip) that the quantized range already implies; -1 if none. *act is
+ * that Relu/Clip node, or -1. */
+static int output_quantizer(er_graph *g, int v, bool clip, int *act)
+{
+    int r = -1;
+    *act = -1;
+    if (readers(g, v, &r) != 1 || r < 0) return -1;
+    if (is_op(&g->nodes[r], "Relu") || (clip && is_op(&g->nodes[r], "Clip"))) {
+        *act = r;
+        if (readers(g, g->nodes[r].out[0], &r) != 1 || r < 0) return -1;
+    }
+    const er_node *qn = &g->nodes[r];
+    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]) ||
+        init_of(g, qn->in[1])->dtype != ER_F32)
+        return -1;
+    if (*act >= 0 && !clamp_implied(g, &g->nodes[*act], *(const float *)init_of(g, qn->in[1])->data, init_of(g, qn->in[2])))
+        return -1;
+    return r;
+}
+
 static bool fuse_conv(er_graph *g, int ci)
 {
     er_node *c = &g->nodes[ci];
@@ -126,19 +147,9 @@ static bool fuse_conv(er_graph *g, int ci)
         float xs = *(const float *)init_of(g, g->nodes[dx].in[1])->data;
         if (db < 0 || !bias_matches(g, db, xs, init_of(g, g->nodes[dw].in[1]))) return false;
     }
-    int r = -1, relu = -1, v = c->out[0];
-    if (readers(g, v, &r) != 1 || r < 0) return false;
-    if (is_op(&g->nodes[r], "Relu") || is_op(&g->nodes[r], "Clip")) {
-        relu = r;
-        v = g->nodes[relu].out[0];
-        if (readers(g, v, &r) != 1 || r < 0) return false;
-    }
-    er_node *qn = &g->nodes[r];
-    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]) ||
-        init_of(g, qn->in[1])->dtype != ER_F32)
-        return false;
-    if (relu >= 0 && !clamp_implied(g, &g->nodes[relu], *(const float *)init_of(g, qn->in[1])->data, init_of(g, qn->in[2])))
-        return false;
+    int relu = -1, q = output_quantizer(g, c->out[0], true, &relu);
+    if (q < 0) return false;
+    er_node *qn = &g->nodes[q];
     int *in = er_pool_alloc(&g->pool, sizeof(int) * 9);
     if (!in) return false;
     const er_node *x = &g->nodes[dx], *w = &g->nodes[dw];
@@ -345,19 +356,9 @@ static bool fuse_add(er_graph *g, int ai)
     if (!is_op(a, "Add") || a->n_in != 2 || a->n_out != 1) return false;
     int da = static_act_dq(g, a->in[0]), db = static_act_dq(g, a->in[1]);
     if (da < 0 || db < 0 || init_of(g, g->nodes[da].in[2])->dtype != init_of(g, g->nodes[db].in[2])->dtype) return false;
-    int r = -1, relu = -1, v = a->out[0];
-    if (readers(g, v, &r) != 1 || r < 0) return false;
-    if (is_op(&g->nodes[r], "Relu")) {
-        relu = r;
-        v = g->nodes[relu].out[0];
-        if (readers(g, v, &r) != 1 || r < 0) return false;
-    }
-    er_node *qn = &g->nodes[r];
-    if (!is_op(qn, "QuantizeLinear") || qn->n_in < 3 || !scalar_init(g, qn->in[1]) || !scalar_init(g, qn->in[2]) ||
-        init_of(g, qn->in[1])->dtype != ER_F32)
-        return false;
-    if (relu >= 0 && !clamp_implied(g, &g->nodes[relu], *(const float *)init_of(g, qn->in[1])->data, init_of(g, qn->in[2])))
-        return false;
+    int relu = -1, q = output_quantizer(g, a->out[0], false, &relu);
+    if (q < 0) return false;
+    er_node *qn = &g->nodes[q];
     int *in = er_pool_alloc(&g->pool, sizeof(int) * 8);
     if (!in) return false;
     const er_node *x = &g->nodes[da], *y = &g->nodes[db];
