@@ -5,6 +5,22 @@
 #include "backend/cpu/qgemm.h"
 #include "core/cpu.h"
 
+/* Σ_j s8(word byte j) · u8 x[j]: one 4-deep step of vpdpbusd, in C. */
+static inline int32_t dot4(int32_t word, const uint8_t *x)
+{
+    int32_t acc = 0;
+    for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * x[j];
+    return acc;
+}
+
+/* Whether the AVX-512 VNNI kernels may run (honours EDGERUN_ISA). */
+static bool use_vnni(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
+}
+
 static inline void store_q(const er_qgemm_out *o, int64_t m, int64_t n, int32_t acc)
 {
     float v = nearbyintf((float)(acc + o->bias[m]) * o->mult[m]) + (float)o->zp;
@@ -22,8 +38,7 @@ void er_qgemm_u8s8_ref(const int32_t *w, const uint8_t *x, int64_t k4, int64_t n
             int32_t acc = 0;
             for (int64_t g = 0; g < k4; g++) {
                 int32_t word = w[m * k4 + g];
-                const uint8_t *xv = x + (g * np + n) * 4;
-                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+                acc += dot4(word, x + (g * np + n) * 4);
             }
             store_q(o, m, n, acc);
         }
@@ -37,8 +52,7 @@ void er_qgemm_gather_ref(const int32_t *w, const uint8_t *x, const int64_t *goff
             int32_t acc = 0;
             for (int64_t g = 0; g < k4; g++) {
                 int32_t word = w[m * k4 + g];
-                const uint8_t *xv = x + goff[g] + n * 4;
-                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+                acc += dot4(word, x + goff[g] + n * 4);
             }
             store_q(o, m, n, acc);
         }
@@ -46,9 +60,7 @@ void er_qgemm_gather_ref(const int32_t *w, const uint8_t *x, const int64_t *goff
 
 er_qgemm_gather_fn er_qgemm_gather_select(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_gather_avx512vnni;
+    if (use_vnni()) return er_qgemm_gather_avx512vnni;
     return er_qgemm_gather_ref;
 }
 
@@ -66,8 +78,7 @@ void er_qgemm_t_u8s8_ref(const int32_t *wt, const uint8_t *x, int64_t k4, int64_
             int32_t acc = 0;
             for (int64_t g = 0; g < k4; g++) {
                 int32_t word = wt[(m / 16 * k4 + g) * 16 + m % 16];
-                const uint8_t *xv = x + (g * np + n) * 4;
-                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+                acc += dot4(word, x + (g * np + n) * 4);
             }
             store_q(o, m, n, acc);
         }
@@ -82,8 +93,7 @@ void er_qgemm_t_conv_ref(const int32_t *wt, const uint8_t *x, const int64_t *gof
             const int64_t off = n / geo->ow * geo->rstep + n % geo->ow * geo->cstep;
             for (int64_t g = 0; g < k4; g++) {
                 int32_t word = wt[(m / 16 * k4 + g) * 16 + m % 16];
-                const uint8_t *xv = x + goff[g] + off;
-                for (int j = 0; j < 4; j++) acc += (int32_t)(int8_t)(word >> (8 * j)) * xv[j];
+                acc += dot4(word, x + goff[g] + off);
             }
             store_q(o, m, n, acc);
         }
@@ -91,17 +101,13 @@ void er_qgemm_t_conv_ref(const int32_t *wt, const uint8_t *x, const int64_t *gof
 
 er_qgemm_t_conv_fn er_qgemm_t_conv_select(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_t_conv_avx512vnni;
+    if (use_vnni()) return er_qgemm_t_conv_avx512vnni;
     return er_qgemm_t_conv_ref;
 }
 
 er_qgemm_fn er_qgemm_t_select(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_t_u8s8_avx512vnni;
+    if (use_vnni()) return er_qgemm_t_u8s8_avx512vnni;
     return er_qgemm_t_u8s8_ref;
 }
 
@@ -132,9 +138,7 @@ void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t ro
 
 er_qgemm_fn er_qgemm_select(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qgemm_u8s8_avx512vnni;
+    if (use_vnni()) return er_qgemm_u8s8_avx512vnni;
     return er_qgemm_u8s8_ref;
 }
 
