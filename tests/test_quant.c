@@ -32,13 +32,6 @@ static uint32_t rnd(void)
     return rng >> 8;
 }
 
-static bool have_vnni(void)
-{
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
-}
-
 static void test_qgemm(int64_t m, int64_t k, int64_t n, bool is_signed)
 {
     int64_t k4 = (k + 3) / 4, np = (n + 15) / 16 * 16;
@@ -71,7 +64,7 @@ static void test_qgemm(int64_t m, int64_t k, int64_t n, bool is_signed)
         }
     CHECK(bad == 0, "qgemm ref %lldx%lldx%lld: %d mismatches vs the plain loop", (long long)m, (long long)k,
           (long long)n, bad);
-    if (have_vnni()) {
+    if (er_cpu_vnni()) {
         er_qgemm_pack_x_avx512(x, n, k, n, 7, xp2);
         CHECK(memcmp(xp, xp2, (size_t)(k4 * np * 4)) == 0, "avx512 pack differs (k %lld n %lld)", (long long)k,
               (long long)n);
@@ -89,7 +82,7 @@ static void test_qgemm(int64_t m, int64_t k, int64_t n, bool is_signed)
         er_qgemm_t_u8s8_ref(wt, xp, k4, np, 0, m, 0, n, &o);
         CHECK(memcmp(y0, y2, (size_t)(m * n)) == 0, "transposed qgemm ref %lldx%lldx%lld differs from the reference",
               (long long)m, (long long)k, (long long)n);
-        if (have_vnni()) {
+        if (er_cpu_vnni()) {
             memset(y2, 0, (size_t)(m * n));
             er_qgemm_t_u8s8_avx512vnni(wt, xp, k4, np, 0, m, 0, n, &o);
             CHECK(memcmp(y0, y2, (size_t)(m * n)) == 0, "transposed vnni qgemm %lldx%lldx%lld differs from the reference",
@@ -109,7 +102,7 @@ static void set(er_tensor *t, er_dtype dt, int ndim, const int64_t *dims, void *
 /* The AVX-512 implicit-im2col packer against the portable one over the bytes both define. */
 static void test_pack4(void)
 {
-    if (!have_vnni()) return;
+    if (!er_cpu_vnni()) return;
     static uint8_t src[4][4096], d0[64 * 4 * 20 + 64], d1[64 * 4 * 20 + 64];
     for (int j = 0; j < 4; j++)
         for (int i = 0; i < 4096; i++) src[j][i] = (uint8_t)rnd();
@@ -132,7 +125,7 @@ static void test_pack4(void)
  * [m0, m1) must stay untouched. */
 static void test_tconv_kernel(int64_t oh, int64_t ow, int64_t cstep, int64_t m0, int64_t m1, bool is_signed)
 {
-    if (!have_vnni()) return;
+    if (!er_cpu_vnni()) return;
     const int64_t M = 64, k4 = 37, rstep = ow * cstep + 12, plane = oh * rstep + 64, n = oh * ow;
     uint8_t *x = malloc((size_t)(k4 * plane));
     int32_t *wt = malloc(sizeof(int32_t) * (size_t)(M * k4)), *bias = malloc(sizeof(int32_t) * (size_t)M);
@@ -555,7 +548,7 @@ int main(void)
     test_quantize_errors();
     test_embedding_table();
     test_raise_opset();
-    if (!have_vnni()) printf("note: no AVX-512 VNNI here; only the portable kernels were checked\n");
+    if (!er_cpu_vnni()) printf("note: no AVX-512 VNNI here; only the portable kernels were checked\n");
     printf("%s (%d failures)\n", failures ? "FAILED" : "ok", failures);
     return failures ? 1 : 0;
 }

@@ -38,13 +38,6 @@ static uint32_t rnd(void)
     return rng >> 8;
 }
 
-static bool have_vnni(void)
-{
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
-}
-
 static size_t kind_size(er_qmm_kind k) { return k == ER_QMM_U8 || k == ER_QMM_I8 ? 1 : 4; }
 
 static bool dq_kind(er_qmm_kind k) { return k == ER_QMM_U8_F32 || k == ER_QMM_I8_F32; }
@@ -118,7 +111,7 @@ static void test_kernel(int64_t rows, int64_t k, int64_t n, bool trans, bool sig
     CHECK(bad == 0 && bad_sum == 0, "qmm ref %lldx%lldx%lld kind %d%s%s: %d mismatches, %d column sums wrong",
           (long long)rows, (long long)k, (long long)n, (int)kind, trans ? " transB" : "", signed_a ? " s8" : "", bad,
           bad_sum);
-    if (have_vnni()) {
+    if (er_cpu_vnni()) {
         o.y = y1;
         er_qmm_u8s8_avx512vnni(&av, wp, np, 0, rows, 0, n, &o);
         CHECK(memcmp(y0, y1, ys) == 0, "vnni qmm %lldx%lldx%lld kind %d differs from the reference", (long long)rows,
@@ -708,6 +701,6 @@ int main(void)
     test_qfake();
     test_bad_params();
     printf("%s (%s)\n", failures ? "test_quant_mm: FAILED" : "test_quant_mm: ok",
-           have_vnni() ? "VNNI kernel checked" : "no VNNI: portable kernel only");
+           er_cpu_vnni() ? "VNNI kernel checked" : "no VNNI: portable kernel only");
     return failures != 0;
 }

@@ -75,6 +75,13 @@ static er_isa hardware_isa(void)
     return best;
 }
 
+bool er_cpu_vnni(void)
+{
+    er_cpu_features f;
+    er_cpu_detect(&f);
+    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
+}
+
 er_isa er_cpu_isa(void)
 {
     er_isa best = hardware_isa();

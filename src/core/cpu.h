@@ -22,6 +22,8 @@ typedef struct er_cpu_features {
 void er_cpu_detect(er_cpu_features *f);
 /* Highest usable level after applying EDGERUN_ISA. */
 er_isa er_cpu_isa(void);
+/* Whether AVX-512 VNNI kernels may run: the level is AVX-512 and the CPU has VNNI. */
+bool er_cpu_vnni(void);
 const char *er_isa_name(er_isa isa);
 
 #endif

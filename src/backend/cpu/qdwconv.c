@@ -113,9 +113,7 @@ void er_qdw_pack_w(const int8_t *w, int kh, int kw, int32_t *dst)
 
 bool er_qdw_vnni_usable(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni && __builtin_cpu_supports("avx512vbmi");
+    return er_cpu_vnni() && __builtin_cpu_supports("avx512vbmi");
 }
 
 void er_qdw_pad(const uint8_t *x, int64_t ih, int64_t iw, int64_t pt, int64_t pl, int64_t ph, int64_t pw, uint8_t zp,

@@ -13,14 +13,6 @@ static inline int32_t dot4(int32_t word, const uint8_t *x)
     return acc;
 }
 
-/* Whether the AVX-512 VNNI kernels may run (honours EDGERUN_ISA). */
-static bool use_vnni(void)
-{
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    return er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni;
-}
-
 static inline void store_q(const er_qgemm_out *o, int64_t m, int64_t n, int32_t acc)
 {
     float v = nearbyintf((float)(acc + o->bias[m]) * o->mult[m]) + (float)o->zp;
@@ -60,7 +52,7 @@ void er_qgemm_gather_ref(const int32_t *w, const uint8_t *x, const int64_t *goff
 
 er_qgemm_gather_fn er_qgemm_gather_select(void)
 {
-    if (use_vnni()) return er_qgemm_gather_avx512vnni;
+    if (er_cpu_vnni()) return er_qgemm_gather_avx512vnni;
     return er_qgemm_gather_ref;
 }
 
@@ -101,13 +93,13 @@ void er_qgemm_t_conv_ref(const int32_t *wt, const uint8_t *x, const int64_t *gof
 
 er_qgemm_t_conv_fn er_qgemm_t_conv_select(void)
 {
-    if (use_vnni()) return er_qgemm_t_conv_avx512vnni;
+    if (er_cpu_vnni()) return er_qgemm_t_conv_avx512vnni;
     return er_qgemm_t_conv_ref;
 }
 
 er_qgemm_fn er_qgemm_t_select(void)
 {
-    if (use_vnni()) return er_qgemm_t_u8s8_avx512vnni;
+    if (er_cpu_vnni()) return er_qgemm_t_u8s8_avx512vnni;
     return er_qgemm_t_u8s8_ref;
 }
 
@@ -138,7 +130,7 @@ void er_qgemm_pack4(const uint8_t *const r[4], int64_t sw, int64_t n, int64_t ro
 
 er_qgemm_fn er_qgemm_select(void)
 {
-    if (use_vnni()) return er_qgemm_u8s8_avx512vnni;
+    if (er_cpu_vnni()) return er_qgemm_u8s8_avx512vnni;
     return er_qgemm_u8s8_ref;
 }
 

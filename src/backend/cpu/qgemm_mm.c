@@ -76,8 +76,6 @@ void er_qmm_u8s8_ref(const er_qmm_a *a, const int8_t *wp, int64_t np, int64_t r0
 
 er_qmm_fn er_qmm_select(void)
 {
-    er_cpu_features f;
-    er_cpu_detect(&f);
-    if (er_cpu_isa() == ER_ISA_AVX512 && f.avx512vnni) return er_qmm_u8s8_avx512vnni;
+    if (er_cpu_vnni()) return er_qmm_u8s8_avx512vnni;
     return er_qmm_u8s8_ref;
 }
